@@ -16,9 +16,11 @@ libc=$5
 libgcc=$6
 obj="${out%.a}.o"
 
-# ld -r pulls from the mbedTLS and picolibc archives only the members that
-# resolve references of the module.
-ld -r --trace -o "$obj.tmp" --whole-archive "$module" --no-whole-archive \
+# ld -r pulls from the mbedTLS, picolibc and libgcc archives only the
+# members that resolve references of the module. The doubled --trace
+# writes every input object, archive members included, to the .members
+# list that the archive checks read.
+ld -r --trace --trace -o "$obj.tmp" --whole-archive "$module" --no-whole-archive \
 	--start-group "$mbedtls" "$libc" "$libgcc" --end-group >"${out%.a}.members"
 objcopy --keep-global-symbols="$exports" "$obj.tmp" "$obj"
 rm -f "$obj.tmp" "$out"

@@ -62,7 +62,7 @@ for c in $configs; do
 	# suites, which the host build runs.
 	case $c in
 	asan) suites="--no-suite e2e --no-suite bench" ;;
-	fuzz) suites="--suite fuzz" ;;
+	fuzz) suites="--suite fuzz" ;; # the fuzz targets only
 	*) suites="" ;;
 	esac
 	# shellcheck disable=SC2086

@@ -215,24 +215,40 @@ static int step_unwrap(struct boot_state *st)
 				 st->key1_len);
 }
 
-/* Step 5: open the image with Key1 and check the NV state is there. */
+static int find_nvchip(void *ctx, uint64_t inode, uint32_t flags)
+{
+	(void)flags;
+	if (inode == TPMBOOT_INODE_NVCHIP)
+		*(int *)ctx = 1;
+	return 0;
+}
+
+/* Step 5: open the image with Key1 and check the NV state. An image
+ * without NVChip is valid: the vTPM then manufactures fresh state. */
 static int step_mount(struct boot_state *st, struct tpmboot_fs **fs_out)
 {
+	int present = 0;
 	size_t size;
 	int rc;
 
 	rc = tb_cocoonfs_open(st->meta, st->key1, st->key1_len, fs_out);
-	if (rc != TPMBOOT_OK)
-		return rc;
-	rc = tb_cocoonfs_file_size(*fs_out, TPMBOOT_INODE_NVCHIP, &size);
+	if (rc == TPMBOOT_OK)
+		rc = tb_cocoonfs_list_inodes(*fs_out, find_nvchip, &present);
+	if (rc == TPMBOOT_OK && present)
+		rc = tb_cocoonfs_file_size(*fs_out, TPMBOOT_INODE_NVCHIP, &size);
 	if (rc != TPMBOOT_OK) {
-		tb_err("boot: NVChip (inode 0x%llx) not readable",
-		       (unsigned long long)TPMBOOT_INODE_NVCHIP);
 		tb_cocoonfs_close(*fs_out);
 		*fs_out = NULL;
 		return rc;
 	}
-	tb_info("boot: NVChip is %zu bytes", size);
+
+	if (present)
+		tb_info("boot: NVChip (inode 0x%llx) is %zu bytes",
+			(unsigned long long)TPMBOOT_INODE_NVCHIP, size);
+	else
+		tb_info("boot: no NVChip (inode 0x%llx) yet; the vTPM starts "
+			"from manufactured state",
+			(unsigned long long)TPMBOOT_INODE_NVCHIP);
 	return TPMBOOT_OK;
 }
 

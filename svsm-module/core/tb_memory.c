@@ -1,6 +1,8 @@
 /*
  * Platform allocator wrappers, secret wiping and constant-time comparison.
  */
+#include <string.h>
+
 #include "core/tb_core.h"
 
 /* mbedTLS allocates through these (tpmboot_mbedtls_config.h). */
@@ -65,11 +67,11 @@ void tb_mbedtls_free(void *ptr)
 
 void tb_memzero(void *ptr, size_t n)
 {
-	volatile uint8_t *p = ptr;
-
-	while (n-- > 0)
-		*p++ = 0;
-	/* Keeps the compiler from treating the stores as dead. */
+	if (n == 0)
+		return;
+	memset(ptr, 0, n);
+	/* The empty asm may read the buffer, so the compiler cannot drop the
+	 * memset as a dead store. */
 	__asm__ __volatile__("" : : "r"(ptr) : "memory");
 }
 

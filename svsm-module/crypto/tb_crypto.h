@@ -92,6 +92,21 @@ int tb_aes_gcm_decrypt(const uint8_t *key, size_t key_len,
 		       size_t aad_len, const uint8_t *in, uint8_t *out,
 		       size_t len, const uint8_t tag[16]);
 
+/* AES-GCM with any IV length (at least 1 byte) and a tag of 4, 8 or 12 to
+ * 16 bytes (NIST SP 800-38D). 12-byte IVs with 16-byte tags take the fast
+ * path; other shapes run on mbedTLS. Decryption failures return
+ * TPMBOOT_E_CRYPTO_AUTH with out zeroed. */
+int tb_aes_gcm_encrypt_ext(const uint8_t *key, size_t key_len,
+			   const uint8_t *iv, size_t iv_len,
+			   const uint8_t *aad, size_t aad_len,
+			   const uint8_t *in, uint8_t *out, size_t len,
+			   uint8_t *tag, size_t tag_len);
+int tb_aes_gcm_decrypt_ext(const uint8_t *key, size_t key_len,
+			   const uint8_t *iv, size_t iv_len,
+			   const uint8_t *aad, size_t aad_len,
+			   const uint8_t *in, uint8_t *out, size_t len,
+			   const uint8_t *tag, size_t tag_len);
+
 /* RFC 3394 AES key wrap and RFC 5649 key wrap with padding. out_len
  * receives the output length. Unwrap failures return TPMBOOT_E_CRYPTO_AUTH
  * and leave out zeroed. */

@@ -36,34 +36,41 @@ sections)
 simd)
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
-	# The module's own objects, from the objects archive next to it.
-	objs_archive="$(dirname "$archive")/libtpmboot-objs.a"
-	(cd "$tmp" && ar x "$objs_archive")
+	archive=$(realpath "$archive")
+	members=$(realpath "$members")
 	count=0
 	failed=0
-	for obj in "$tmp"/*.o; do
+
+	# check_object FILE LABEL: fails when FILE has SSE/AVX instructions.
+	check_object() {
 		count=$((count + 1))
-		case $(basename "$obj") in
-		arch_x86_64_simd_*) continue ;;
+		n=$(objdump -d "$1" | grep -cE '%[xyz]mm[0-9]' || true)
+		if [ "$n" != 0 ]; then
+			echo "SIMD instructions ($n) in $2"
+			failed=1
+		fi
+	}
+
+	# Every input of the module link, from ld's trace: plain objects
+	# (meson's thin archives list their members as files) and
+	# "(archive)member" lines for regular archives. Only arch/ may hold
+	# SIMD code.
+	cd "$(dirname "$archive")"
+	while read -r entry; do
+		case $entry in
+		*.a) ;;
+		arch/* | */arch_x86_64_*) count=$((count + 1)) ;;
+		\(*)
+			lib=${entry%%)*}
+			lib=${lib#(}
+			member=${entry#*)}
+			mkdir -p "$tmp/x" && (cd "$tmp/x" && ar x "$lib" "$member")
+			check_object "$tmp/x/$member" "$lib($member)"
+			rm -f "$tmp/x/$member"
+			;;
+		*) check_object "$entry" "$entry" ;;
 		esac
-		n=$(objdump -d "$obj" | grep -cE '%[xyz]mm[0-9]' || true)
-		if [ "$n" != 0 ]; then
-			echo "SIMD instructions ($n) in $(basename "$obj")"
-			failed=1
-		fi
-	done
-	# Library members pulled into the link, as "(archive)member" lines.
-	for entry in $(grep -E '^\(.*\)' "$members" | tr -d ' '); do
-		lib=${entry%%)*}; lib=${lib#(}
-		member=${entry#*)}
-		count=$((count + 1))
-		mkdir -p "$tmp/lib" && (cd "$tmp/lib" && ar x "$lib" "$member")
-		n=$(objdump -d "$tmp/lib/$member" | grep -cE '%[xyz]mm[0-9]' || true)
-		if [ "$n" != 0 ]; then
-			echo "SIMD instructions ($n) in $lib($member)"
-			failed=1
-		fi
-	done
+	done <"$members"
 	echo "simd: checked $count objects"
 	exit $failed
 	;;

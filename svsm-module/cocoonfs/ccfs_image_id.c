@@ -1,17 +1,15 @@
 /*
- * The CocoonFs identity (salt and encoded layout) that the wrapped-key
- * entry's tag and envelope bind to.
+ * The image identity that the wrapped-key entry binds to: the salt and the
+ * encoded layout of the static header, as read by tb_cocoonfs_probe().
  */
 #include <string.h>
 
-#include "boot/tb_boot.h"
 #include "cocoonfs/ccfs_internal.h"
+#include "cocoonfs/tb_cocoonfs.h"
 
-/* NOTE: reads the probe result's fields directly; belongs in the CocoonFs
- * reader's public API once that settles. */
 void tb_cocoonfs_image_id(const struct tb_cocoonfs_meta *meta,
 			  const uint8_t **salt, size_t *salt_len,
-			  uint8_t layout[21])
+			  uint8_t layout[TB_COCOONFS_LAYOUT_LEN])
 {
 	*salt = meta->salt;
 	*salt_len = meta->salt_len;
