@@ -83,8 +83,10 @@ enum tpmboot_simd_cap {
  * under the VMPCK; the platform issues the GHCB SNP_GUEST_REQUEST (or, when
  * extended is nonzero, SNP_EXT_GUEST_REQUEST with certs_buf of
  * *certs_pages 4 KiB pages) and copies the response into resp_page.
- * *fw_error receives the upper 32 bits of SW_EXITINFO2 (0, INVALID_LEN=1,
- * BUSY=2) and, for INVALID_LEN, *certs_pages the page count needed.
+ * *fw_error receives the whole 64-bit SW_EXITINFO2: the upper 32 bits are
+ * the hypervisor's error (0, INVALID_LEN = 1, BUSY = 2), the lower 32 bits
+ * the firmware status. For INVALID_LEN, *certs_pages receives the page
+ * count needed.
  * Returns 0 when the exchange completed (even with *fw_error != 0), nonzero
  * when the transport itself failed.
  */
@@ -184,9 +186,13 @@ struct tpmboot_config {
 
 	/*
 	 * SEV-SNP, module's own guest-message driver (snp_guest_request set):
-	 * the VMPCK (32 bytes; wiped by the module after use and on any
-	 * failure that could desynchronise the sequence number), its index
-	 * and the last sequence number used, updated in place.
+	 * the VMPCK (32 bytes), its index and the last sequence number used,
+	 * updated in place (it advances by 2 per completed request). Linux
+	 * keeps this counter in 32 bits in the secrets page; the module takes
+	 * 64 and never wraps it. The module wipes its own copies of the VMPCK
+	 * after each request. It zeroes the caller's VMPCK only after a
+	 * failure that could desynchronise the sequence number, because the
+	 * key must not be used again then; otherwise the caller keeps it.
 	 */
 	uint8_t *vmpck;
 	uint32_t vmpck_index;
@@ -232,6 +238,12 @@ struct tpmboot_summary {
 int tpmboot_run(const struct tpmboot_platform *platform,
 		const struct tpmboot_config *config,
 		struct tpmboot_fs **fs_out, struct tpmboot_summary *summary);
+
+/*
+ * Stores the size of the file at inode in *size. Returns
+ * TPMBOOT_E_COCOONFS_NO_INODE when the file does not exist.
+ */
+int tpmboot_fs_size(struct tpmboot_fs *fs, uint64_t inode, size_t *size);
 
 /*
  * Reads the whole file at inode into buf. *len receives the file size; if

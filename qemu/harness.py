@@ -9,6 +9,7 @@ Standard library only, run with /usr/bin/python3.
 """
 
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -30,6 +31,8 @@ VM_NO_VERDICT = 3
 VM_TIMEOUT = 124
 
 READY_TIMEOUT_S = 60
+# The peers need Debian's python3-cryptography.
+PEER_PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 # Provisioning defaults shared by the demo and the e2e tests.
 NVCHIP_SIZE = 16384
@@ -37,6 +40,42 @@ KEY1_SIZE = 32
 KEK_ID = "harness-kek"
 RESOURCE_PATH = "default/tpmboot/key1"
 IMAGE_SIZE = "4M"
+
+
+# The wrapped-key entry (docs/wrapped-key-entry.md, layout version 1).
+WRAPKEY_UUID = "45f71878-18dd-43b8-84a9-ccdd1d58b3f7"
+WRAPKEY_MAGIC = b"TBWRAPKY"
+WRAPKEY_MODE_RESOURCE = 3
+WRAPKEY_TAG_LABEL = b"svsm-tpmboot wrapped-key tag"
+
+
+def kdfa_sha256(key, label, context, bits):
+    """TPM 2.0 KDFa with HMAC-SHA-256 (TPM 2.0 Part 1, 11.4.10.2):
+    HMAC(key, counter || label || 0x00 || context || bits), big-endian."""
+    out = b""
+    counter = 1
+    while len(out) * 8 < bits:
+        out += hmac.new(key, counter.to_bytes(4, "big") + label + b"\0" + context +
+                        bits.to_bytes(4, "big"), hashlib.sha256).digest()
+        counter += 1
+    return out[:bits // 8]
+
+
+def wrapped_key_tag(key1, entry_without_tag, salt, layout):
+    """HMAC-SHA-256 tag of a wrapped-key entry (its tag field zeroed)."""
+    tag_key = kdfa_sha256(key1, WRAPKEY_TAG_LABEL, salt, 256)
+    return hmac.new(tag_key, entry_without_tag + bytes(32) + bytes([len(salt)]) + salt +
+                    layout, hashlib.sha256).digest()
+
+
+def wrapped_key_entry_resource(key1, locator, salt, layout):
+    """Serialise a resource-mode entry: Key1 is the KBS resource at locator."""
+    locator = locator.encode("ascii")
+    header = (WRAPKEY_MAGIC + (1).to_bytes(2, "little") + bytes([WRAPKEY_MODE_RESOURCE]) +
+              bytes([len(key1)]) + len(locator).to_bytes(2, "little") +
+              (0).to_bytes(2, "little") + (0).to_bytes(2, "little") + bytes(2))
+    body = header + locator
+    return body + wrapped_key_tag(key1, body, salt, layout)
 
 
 class HarnessError(Exception):
@@ -106,6 +145,8 @@ class Harness:
 
     def __init__(self, kernel=None, workdir=None, keep=False, echo=None):
         self.kernel = kernel or default_kernel()
+        if self.kernel:
+            self.kernel = os.path.abspath(self.kernel)
         if not self.kernel or not os.path.exists(self.kernel):
             raise HarnessError(
                 "harness kernel not found; build the freestanding configuration "
@@ -199,7 +240,7 @@ class Harness:
     def start_amdsp(self, measurement=None, report_version=None, faults=(), extra=()):
         """Start the AMD-SP simulator on a Unix socket; returns its socket path."""
         self.amdsp_socket = self.path("amdsp.sock")
-        argv = [sys.executable, os.path.join(SOURCE_ROOT, "tests/peers/amdsp/amdsp.py"),
+        argv = [PEER_PYTHON, os.path.join(SOURCE_ROOT, "tests/peers/amdsp/amdsp.py"),
                 "--pki-dir", self.pki_dir, "--unix", self.amdsp_socket]
         if measurement:
             argv += ["--measurement", measurement]
@@ -228,7 +269,7 @@ class Harness:
         os.makedirs(anchors, exist_ok=True)
         for name in ("ark.pem", "ask.pem", "vcek.pem"):
             shutil.copy(os.path.join(self.pki_dir, name), anchors)
-        argv = [sys.executable, os.path.join(SOURCE_ROOT, "tests/peers/kbs/kbs_server.py"),
+        argv = [PEER_PYTHON, os.path.join(SOURCE_ROOT, "tests/peers/kbs/kbs_server.py"),
                 "--listen", "127.0.0.1:0", "--trust-anchor", anchors,
                 "--policy", policy_path, "--decision-log", self.path("kbs-decisions.jsonl")]
         for resource in resources:
@@ -248,6 +289,8 @@ class Harness:
     def start_proxy(self, proxy=None, extra=()):
         """Start tpmboot-proxy on a Unix socket towards the running KBS."""
         proxy = proxy or default_host_tool("tpmboot-proxy")
+        if proxy:
+            proxy = os.path.abspath(proxy)
         if not proxy:
             raise HarnessError("tpmboot-proxy not found; build the host configuration "
                                "(build/host) or set TPMBOOT_HOST_BUILD")
@@ -277,7 +320,7 @@ class Harness:
         os.chmod(path, 0o600)
         return path
 
-    def provision(self, wrap_mode, mkimage=None, nvchip=None):
+    def provision(self, wrap_mode, mkimage=None, nvchip=None, format_options=()):
         """Make an image with a fresh NVChip and Key1 wrapped in wrap_mode.
 
         Returns (image path, NVChip SHA-256, KBS material) where the KBS
@@ -288,18 +331,14 @@ class Harness:
         if not mkimage:
             raise HarnessError("tpmboot-mkimage not found; build the host configuration "
                                "(build/host) or set TPMBOOT_HOST_BUILD")
+        mkimage = os.path.abspath(mkimage)
         nvchip = os.urandom(NVCHIP_SIZE) if nvchip is None else nvchip
         nvchip_path = self.write_secret("nvchip.bin", nvchip)
         key1_path = self.write_secret("key1.bin", os.urandom(KEY1_SIZE))
         image = self.path("image.img")
         kbs = {"resources": [], "keks": [], "pkcs11_key": None}
-
-        # NOTE: this command line follows the provisioning command planned
-        # for tools/tpmboot-mkimage; check it against its --help once the
-        # tool exists.
-        argv = [mkimage, "provision", "--output", image, "--size", IMAGE_SIZE,
-                "--nvchip", nvchip_path, "--key1-file", key1_path,
-                "--wrap-mode", wrap_mode]
+        argv = [mkimage, "provision", "-i", image, "--nvchip", nvchip_path,
+                "--key1-file", key1_path, "--wrap", wrap_mode] + list(format_options)
         if wrap_mode == "kbs-unwrap":
             kek_path = self.path("kek.hex")
             with open(kek_path, "w") as f:
@@ -308,7 +347,7 @@ class Harness:
             argv += ["--kek-file", kek_path, "--key-id", KEK_ID]
             kbs["keks"].append("%s=%s" % (KEK_ID, kek_path))
         elif wrap_mode == "resource":
-            argv += ["--locator", RESOURCE_PATH]
+            argv += ["--resource", RESOURCE_PATH]
             kbs["resources"].append("%s=%s" % (RESOURCE_PATH, key1_path))
         elif wrap_mode == "trustee-pkcs11":
             private = self.path("pkcs11-key.pem")
@@ -317,7 +356,7 @@ class Harness:
                             ["openssl", "rsa", "-in", private, "-pubout", "-out", public]):
                 subprocess.run(command, check=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-            argv += ["--rsa-public-key", public]
+            argv += ["--rsa-pub", public]
             kbs["pkcs11_key"] = private
         else:
             raise HarnessError("unknown wrap mode %r" % wrap_mode)
@@ -328,27 +367,51 @@ class Harness:
                 " ".join(argv), result.stdout.decode(errors="replace")))
         return image, hashlib.sha256(nvchip).hexdigest(), kbs
 
-    def add_wrapped_key_entry(self, image, key1_path, wrap_mode):
-        """Add a wrapped-key entry for Key1 to an existing image, without
-        the image's key (tpmboot-mkimage aux add). Only the resource mode
-        is supported: the KBS serves Key1 itself. Returns the KBS material.
-        """
-        if wrap_mode != "resource":
-            raise HarnessError("add_wrapped_key_entry supports the resource mode only")
-        mkimage = default_host_tool("tpmboot-mkimage")
-        if not mkimage:
+    def mkimage(self, *args):
+        """Run tpmboot-mkimage with args; returns its stdout as text."""
+        tool = default_host_tool("tpmboot-mkimage")
+        if not tool:
             raise HarnessError("tpmboot-mkimage not found; build the host configuration "
                                "(build/host) or set TPMBOOT_HOST_BUILD")
-        # NOTE: this command line follows the `aux add` command planned for
-        # tools/tpmboot-mkimage; check it against its --help once the tool
-        # exists.
-        argv = [mkimage, "aux", "add", "--image", image, "--wrapped-key",
-                "--key1-file", key1_path, "--wrap-mode", wrap_mode,
-                "--locator", RESOURCE_PATH]
-        result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        argv = [tool] + [str(a) for a in args]
+        result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if result.returncode != 0:
-            raise HarnessError("adding the wrapped-key entry failed (%s): %s" % (
-                " ".join(argv), result.stdout.decode(errors="replace")))
+            raise HarnessError("%s failed: %s" % (" ".join(argv),
+                                                 result.stderr.decode(errors="replace")))
+        return result.stdout.decode(errors="replace")
+
+    def read_wrapped_key_entry(self, image):
+        """Return the wrapped-key entry's bytes, read without the key."""
+        for line in self.mkimage("aux", "list", "-i", image, "--hex").splitlines():
+            fields = line.split()
+            if fields and fields[0] == WRAPKEY_UUID:
+                return bytes.fromhex(fields[2])
+        raise HarnessError("no wrapped-key entry in %s" % image)
+
+    def replace_wrapped_key_entry(self, image, entry):
+        """Swap the wrapped-key entry for entry through the keyless aux
+        update path, as a host that edits the plaintext metadata could."""
+        path = self.path("replaced-entry.bin")
+        with open(path, "wb") as f:
+            f.write(entry)
+        self.mkimage("aux", "remove", "-i", image, WRAPKEY_UUID)
+        self.mkimage("aux", "add", "-i", image, WRAPKEY_UUID, path)
+
+    def add_wrapped_key_entry(self, image, key1, salt, layout):
+        """Add a resource-mode wrapped-key entry for key1 to an existing
+        image without its key (tpmboot-mkimage aux add).
+
+        The entry is built here from docs/wrapped-key-entry.md, apart from
+        the module's and the tool's code, so the test also checks that
+        reading of the format. salt is the image's CocoonFs salt and layout
+        its 21-byte encoded image layout. Returns the KBS material that
+        serves key1 as the resource.
+        """
+        entry_path = self.path("wrapped-key-entry.bin")
+        with open(entry_path, "wb") as f:
+            f.write(wrapped_key_entry_resource(key1, RESOURCE_PATH, salt, layout))
+        self.mkimage("aux", "add", "-i", image, WRAPKEY_UUID, entry_path)
+        key1_path = self.write_secret("entry-key1.bin", key1)
         return {"resources": ["%s=%s" % (RESOURCE_PATH, key1_path)], "keks": [],
                 "pkcs11_key": None}
 
@@ -383,6 +446,7 @@ class Harness:
                 console.flush()
                 if on_line:
                     on_line(line)
+            popen.stdout.close()
             status = popen.wait()
         return status, lines
 
@@ -406,9 +470,13 @@ def nvchip_digest(lines):
 
 
 def guest_error(lines):
-    """Return the TPMBOOT_E_* name tpmboot_run failed with, or None."""
+    """Return the TPMBOOT_E_* name the guest failed with, from tpmboot_run
+    or from reading the NVChip afterwards, or None."""
+    patterns = (r"^run: tpmboot_run failed after \d+ ms: (TPMBOOT_E_[A-Z0-9_]+) ",
+                r"^run: reading NVChip \(inode 0x[0-9a-f]+\) failed: (TPMBOOT_E_[A-Z0-9_]+) ")
     for line in lines:
-        match = re.search(r"^run: tpmboot_run failed after \d+ ms: (TPMBOOT_E_[A-Z0-9_]+) ", line)
-        if match:
-            return match.group(1)
+        for pattern in patterns:
+            match = re.search(pattern, line)
+            if match:
+                return match.group(1)
     return None

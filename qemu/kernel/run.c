@@ -210,17 +210,25 @@ static int configure(const char *cmdline)
 static int report_nvchip(struct tpmboot_fs *fs, const char *cmdline)
 {
 	static const char digits[] = "0123456789abcdef";
-	uint8_t *buf = heap_alloc(NVCHIP_MAX, 16);
 	uint8_t digest[32];
 	char hex[65], expected[80];
-	size_t len = 0;
+	uint8_t *buf;
+	size_t size = 0, len = 0;
 	int rc, i;
 
-	if (buf == NULL) {
-		kprintf("run: no memory for the NVChip buffer\n");
+	rc = tpmboot_fs_size(fs, TPMBOOT_INODE_NVCHIP, &size);
+	if (rc == 0 && size > NVCHIP_MAX) {
+		kprintf("run: NVChip of %zu bytes exceeds the harness limit of %u\n",
+			size, NVCHIP_MAX);
 		return -1;
 	}
-	rc = tpmboot_fs_read(fs, TPMBOOT_INODE_NVCHIP, buf, NVCHIP_MAX, &len);
+	buf = rc == 0 ? heap_alloc(size ? size : 1, 16) : NULL;
+	if (rc == 0 && buf == NULL) {
+		kprintf("run: no memory for the %zu-byte NVChip\n", size);
+		return -1;
+	}
+	if (rc == 0)
+		rc = tpmboot_fs_read(fs, TPMBOOT_INODE_NVCHIP, buf, size, &len);
 	if (rc != 0) {
 		kprintf("run: reading NVChip (inode 0x%llx) failed: %s (%s)\n",
 			(unsigned long long)TPMBOOT_INODE_NVCHIP,

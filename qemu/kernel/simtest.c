@@ -1,9 +1,9 @@
 /*
  * mode=simtest: checks the link to the AMD-SP / TDX quote simulator
- * without the module's boot flow. It asks for a TDX quote and finds the
- * REPORTDATA and MRTD it sent in the quote body, and it sends an SNP guest
- * request that the firmware must reject (a zero page, so the message
- * header is invalid) and expects a well-formed error response.
+ * without the module's boot flow. It requests a TDX quote and checks that
+ * the quote body contains the REPORTDATA and MRTD it sent. It then sends
+ * an all-zero SNP request page, which the firmware must reject because its
+ * message header is invalid, and expects a well-formed error response.
  */
 #include <string.h>
 

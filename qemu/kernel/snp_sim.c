@@ -47,13 +47,8 @@ int harness_snp_guest_request(void *ctx, int extended,
 	    (certs_len > 0 && amdsp_receive(hp, certs_buf, certs_len) != 0))
 		return -1;
 
-	/*
-	 * NOTE: include/tpmboot.h documents *fw_error as the upper half of
-	 * SW_EXITINFO2, but the module's guest-message driver
-	 * (svsm-module/attest/tb_snp_guest.c) splits the whole value into
-	 * the VMM error (upper half) and the firmware status (lower half),
-	 * so the whole value is passed.
-	 */
+	/* The module takes the whole SW_EXITINFO2: the VMM error in the
+	 * upper half, the firmware status in the lower half. */
 	*fw_error = resp.exit_info2;
 	if (extended && (resp.exit_info2 >> 32) == VMM_ERROR_INVALID_LEN)
 		*certs_pages = resp.certs_pages;

@@ -3,12 +3,13 @@
  * so the kernel builds the TDREPORT that TDG.MR.REPORT would return and
  * sends it to the quote simulator (kind 3, raw TDREPORT form) on COM2.
  *
- * TDREPORT layout (1024 bytes; Intel TDX module ABI, as in Linux
- * drivers/virt/coco/tdx-guest): REPORTMACSTRUCT at 0 with REPORTTYPE,
- * TEE_TCB_INFO_HASH at 0x20, TEE_INFO_HASH at 0x50, REPORTDATA at 0x80 and
- * MAC at 0xe0; TEE_TCB_INFO (239 bytes) at 0x100; TDINFO (512 bytes) at
- * 0x200 with ATTRIBUTES at +0 and MRTD at +0x10. The simulator checks the
- * two SHA-384 hashes; only a TDX module could check the MAC.
+ * TDREPORT_STRUCT layout (1024 bytes, Intel TDX module ABI):
+ *   0x000  REPORTMACSTRUCT: REPORTTYPE at 0, TEE_TCB_INFO_HASH at 0x20,
+ *          TEE_INFO_HASH at 0x50, REPORTDATA at 0x80, MAC at 0xe0
+ *   0x100  TEE_TCB_INFO, 239 bytes
+ *   0x200  TDINFO, 512 bytes: ATTRIBUTES at +0, MRTD at +0x10
+ * The simulator checks the two SHA-384 hashes. Only a TDX module could
+ * check the MAC, so it stays zero.
  */
 #include <string.h>
 

@@ -363,6 +363,13 @@ int tpmboot_fs_read(struct tpmboot_fs *fs, uint64_t inode, uint8_t *buf,
 	return tb_cocoonfs_read_file(fs, inode, buf, cap, len);
 }
 
+int tpmboot_fs_size(struct tpmboot_fs *fs, uint64_t inode, size_t *size)
+{
+	if (fs == NULL || size == NULL)
+		return TPMBOOT_E_INVALID_ARGUMENT;
+	return tb_cocoonfs_file_size(fs, inode, size);
+}
+
 void tpmboot_fs_close(struct tpmboot_fs *fs)
 {
 	tb_cocoonfs_close(fs);

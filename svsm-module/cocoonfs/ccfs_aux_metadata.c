@@ -251,8 +251,12 @@ static int collect(struct tb_cocoonfs_meta *meta, struct aux_walk *w)
 			total += (size_t)(w->v[i].e.len << meta->layout.ab_log2) -
 				 skip;
 	}
-	if (total > CCFS_MAX_AUX_BYTES)
+	if (total > CCFS_MAX_AUX_BYTES) {
+		tb_err("cocoonfs: aux metadata payload of %u bytes in update "
+		       "group %d exceeds %u", (unsigned)total, group,
+		       CCFS_MAX_AUX_BYTES);
 		return TPMBOOT_E_COCOONFS_LIMIT;
+	}
 	payload = tb_alloc(total ? total : 1);
 	if (payload == NULL)
 		return TPMBOOT_E_NO_MEMORY;

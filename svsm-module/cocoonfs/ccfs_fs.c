@@ -195,8 +195,13 @@ static int open_steps(struct tpmboot_fs *fs, const struct tb_cocoonfs_meta *meta
 	if (rc == 0)
 		rc = ccfs_keys_derive(fs, meta, key, key_len);
 	if (rc == 0 && fs->entry_leaf_ab + (leaf_len >> fs->layout.ab_log2) >
-	    fs->image_ab)
+	    fs->image_ab) {
+		tb_err("cocoonfs: entry leaf at AB %llu (%u bytes) ends past the "
+		       "image end at AB %llu",
+		       (unsigned long long)fs->entry_leaf_ab, (unsigned)leaf_len,
+		       (unsigned long long)fs->image_ab);
 		rc = TPMBOOT_E_COCOONFS_MUTABLE_HEADER;
+	}
 	if (rc == 0)
 		rc = ccfs_dev_read(&fs->dev,
 				   fs->entry_leaf_ab << fs->layout.ab_log2,

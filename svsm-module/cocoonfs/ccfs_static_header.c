@@ -77,6 +77,27 @@ static int read_verified(struct tb_cocoonfs_meta *meta, uint64_t base,
 	return 0;
 }
 
+/*
+ * Checks that the verified header has the sizes taken from the first read.
+ * The buffer was sized from that read, and the host may return other
+ * bytes the second time.
+ */
+static int check_same_sizes(const struct ccfs_layout *peeked,
+			    uint32_t peeked_salt_len,
+			    const struct ccfs_layout *verified,
+			    uint32_t salt_len, const char *what)
+{
+	if (verified->ab_log2 == peeked->ab_log2 &&
+	    verified->iob_log2 == peeked->iob_log2 &&
+	    salt_len == peeked_salt_len)
+		return 0;
+	tb_err("cocoonfs: %s changed between two reads (AB 2^%u then 2^%u, "
+	       "IO block 2^%u then 2^%u, salt %u then %u bytes)", what,
+	       peeked->ab_log2, verified->ab_log2, peeked->iob_log2,
+	       verified->iob_log2, peeked_salt_len, salt_len);
+	return TPMBOOT_E_COCOONFS_TORN;
+}
+
 static int check_device(const struct tb_cocoonfs_meta *meta)
 {
 	if (meta->layout.iob_log2 < meta->dev.block_log2) {
@@ -118,6 +139,7 @@ static void locate_regions(struct tb_cocoonfs_meta *meta)
 static int read_static(struct tb_cocoonfs_meta *meta, const uint8_t *head)
 {
 	const struct ccfs_layout *l = &meta->layout;
+	struct ccfs_layout peeked;
 	size_t integrity_len, salt_off;
 	uint8_t *buf;
 	int rc;
@@ -140,13 +162,18 @@ static int read_static(struct tb_cocoonfs_meta *meta, const uint8_t *head)
 		return rc;
 
 	/* Decode again from the verified bytes. */
+	peeked = meta->layout;
 	rc = ccfs_layout_decode(&meta->layout, buf + CCFS_LAYOUT_OFFSET);
-	meta->salt_len = buf[CCFS_STATIC_SALT_LEN_OFFSET];
-	salt_off = CCFS_STATIC_INTEGRITY_OFFSET + integrity_len;
-	memcpy(meta->salt, buf + salt_off, meta->salt_len);
-	tb_free(buf);
 	if (rc == 0)
+		rc = check_same_sizes(&peeked, meta->salt_len, &meta->layout,
+				      buf[CCFS_STATIC_SALT_LEN_OFFSET],
+				      "static image header");
+	if (rc == 0) {
+		salt_off = CCFS_STATIC_INTEGRITY_OFFSET + integrity_len;
+		memcpy(meta->salt, buf + salt_off, meta->salt_len);
 		locate_regions(meta);
+	}
+	tb_free(buf);
 	return rc;
 }
 
@@ -159,6 +186,7 @@ static int read_mkfsinfo(struct tb_cocoonfs_meta *meta, const uint8_t *head,
 {
 	uint64_t blob_len, blob_offset;
 	const struct ccfs_layout *l = &meta->layout;
+	struct ccfs_layout peeked;
 	uint64_t header_len, aux_len;
 	size_t integrity_len;
 	uint8_t *buf;
@@ -180,17 +208,25 @@ static int read_mkfsinfo(struct tb_cocoonfs_meta *meta, const uint8_t *head,
 	if (rc != 0)
 		return rc;
 
+	peeked = meta->layout;
 	rc = ccfs_layout_decode(&meta->layout, buf + CCFS_LAYOUT_OFFSET);
+	if (rc == 0)
+		rc = check_same_sizes(&peeked, meta->salt_len, &meta->layout,
+				      buf[CCFS_MKFS_SALT_LEN_OFFSET],
+				      "filesystem creation info header");
+	if (rc != 0) {
+		tb_free(buf);
+		return rc;
+	}
 	aux_len = tb_load_le64(buf + CCFS_MKFS_AUX_LEN_OFFSET);
-	meta->salt_len = buf[CCFS_MKFS_SALT_LEN_OFFSET];
 	memcpy(meta->salt, buf + CCFS_MKFS_INTEGRITY_OFFSET + integrity_len,
 	       meta->salt_len);
 	tb_free(buf);
 	meta->state = TB_COCOONFS_UNFORMATTED;
 	tb_info("cocoonfs: volume contains only a filesystem creation info "
 		"header at byte %llu (unformatted)", (unsigned long long)base);
-	if (rc != 0 || aux_len == 0)
-		return rc;
+	if (aux_len == 0)
+		return 0;
 	if (aux_len > CCFS_MAX_AUX_BYTES) {
 		tb_err("cocoonfs: mkfsinfo aux metadata of %llu bytes exceeds "
 		       "%u", (unsigned long long)aux_len, CCFS_MAX_AUX_BYTES);

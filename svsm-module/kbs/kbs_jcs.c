@@ -8,18 +8,14 @@
 #include <string.h>
 
 #include "core/tb_core.h"
+#include "kbs/kbs_jcs_number.h"
 #include "kbs/kbs_json.h"
 
-/* Decimal digits that a double reproduces exactly (DBL_DIG). A decimal of
- * at most this many significant digits in the normal range converts to a
- * double whose shortest round-trip form has the same digits, so the
- * ECMAScript output can be built from the digits without floating point. */
-#define JCS_MAX_DIGITS 15
-
-/* Decimal exponents of the first significant digit that stay inside the
- * normal double range (about 2.2e-308 to 1.8e308). */
-#define JCS_MIN_EXP10 (-307)
-#define JCS_MAX_EXP10 307
+/* Decimal exponents of the first significant digit beyond which no
+ * normal double exists (about 2.2e-308 to 1.8e308); checked before any
+ * big-integer work. */
+#define JCS_MIN_EXP10 (-309)
+#define JCS_MAX_EXP10 308
 
 static void set_error(struct kbs_json_writer *w, int error)
 {
@@ -41,27 +37,25 @@ static void show_number(const char *text, size_t len, const char *reason)
 }
 
 /*
- * Writes a JSON number in ECMAScript Number::toString form (ECMA-262,
- * section 7.1.12.1, which RFC 8785 section 3.2.2.3 adopts). The value is
- * taken as 0.D x 10^n with the k significant digits D.
+ * Reads the number grammar that the parser already checked into sign and
+ * decimal (digits without leading or trailing zeros, and exponent).
+ * Returns 0 for zero (including negative zero), 1 for a nonzero value,
+ * or TPMBOOT_E_KBS_JSON_NUMBER with a reason.
  */
-static void write_number(struct kbs_json_writer *w, const char *text,
-			 size_t len)
+static int read_decimal(const char *text, size_t len, int *negative,
+			struct kbs_decimal *d, const char **reason)
 {
-	char digits[JCS_MAX_DIGITS];
-	char out[JCS_MAX_DIGITS + 32];
-	size_t i = 0, k = 0, o = 0;
-	long point = 0, exp10 = 0, n;
-	int negative = 0, seen_nonzero = 0, after_point = 0, exp_negative = 0;
-	size_t exp_digits = 0;
+	size_t i = 0, exp_digits = 0;
+	long exp10 = 0, point = 0;
+	int after_point = 0, exp_negative = 0;
 
-	if (i < len && text[i] == '-') {
-		negative = 1;
+	memset(d, 0, sizeof(*d));
+	*negative = len > 0 && text[0] == '-';
+	if (*negative)
 		i++;
-	}
 
-	/* Integer and fraction digits: skip leading zeros and count where
-	 * the decimal point falls relative to the first kept digit. */
+	/* Digits: skip leading zeros; point counts the integer digits
+	 * kept (negative when zeros follow the decimal point). */
 	for (; i < len && text[i] != 'e' && text[i] != 'E'; i++) {
 		char c = text[i];
 
@@ -69,19 +63,21 @@ static void write_number(struct kbs_json_writer *w, const char *text,
 			after_point = 1;
 			continue;
 		}
-		if (c == '0' && !seen_nonzero) {
+		if (c == '0' && d->count == 0) {
 			if (after_point)
 				point--;
 			continue;
 		}
-		seen_nonzero = 1;
 		if (!after_point)
 			point++;
-		if (k < JCS_MAX_DIGITS)
-			digits[k] = c;
-		else if (c != '0')
-			goto too_precise;
-		k++;
+		if (d->count == KBS_DECIMAL_MAX_DIGITS) {
+			if (c != '0') {
+				*reason = "more than 40 significant digits";
+				return TPMBOOT_E_KBS_JSON_NUMBER;
+			}
+			continue;
+		}
+		d->digits[d->count++] = c;
 	}
 
 	if (i < len) {
@@ -91,75 +87,97 @@ static void write_number(struct kbs_json_writer *w, const char *text,
 		for (; i < len; i++) {
 			if (exp_digits == 0 && text[i] == '0')
 				continue;
-			if (++exp_digits > 6)
-				goto out_of_range;
+			if (++exp_digits > 6) {
+				*reason = "outside the normal double range";
+				return TPMBOOT_E_KBS_JSON_NUMBER;
+			}
 			exp10 = exp10 * 10 + (text[i] - '0');
 		}
 		if (exp_negative)
 			exp10 = -exp10;
 	}
 
-	if (!seen_nonzero) {
-		/* Zero, including negative zero, is "0". */
+	if (d->count == 0)
+		return 0;
+	while (d->digits[d->count - 1] == '0')
+		d->count--;
+
+	/* The value is 0.D x 10^(point + exp10), so its first digit has
+	 * exponent point + exp10 - 1. */
+	if (point + exp10 - 1 < JCS_MIN_EXP10 || point + exp10 - 1 > JCS_MAX_EXP10) {
+		*reason = "outside the normal double range";
+		return TPMBOOT_E_KBS_JSON_NUMBER;
+	}
+	d->exp10 = point + exp10 - (long)d->count;
+	return 1;
+}
+
+/*
+ * Writes a JSON number in ECMAScript Number::toString form (ECMA-262,
+ * section 6.1.6.1.20, which RFC 8785 section 3.2.2.3 adopts): the shortest
+ * decimal that rounds to the same double, with k digits and the value
+ * 0.D x 10^n placed as that algorithm describes.
+ */
+static void write_number(struct kbs_json_writer *w, const char *text,
+			 size_t len)
+{
+	struct kbs_decimal in, d;
+	char out[KBS_DECIMAL_MAX_DIGITS + 32];
+	const char *reason = "";
+	long n, k;
+	size_t o = 0;
+	int negative, rc;
+
+	rc = read_decimal(text, len, &negative, &in, &reason);
+	if (rc == 0) {
 		kbs_json_writer_append(w, "0", 1);
 		return;
 	}
+	if (rc == 1) {
+		rc = kbs_decimal_shortest(&in, &d);
+		reason = "outside the normal double range";
+	}
+	if (rc) {
+		show_number(text, len, reason);
+		set_error(w, rc);
+		return;
+	}
 
-	/* Drop trailing zeros: they do not change the value. */
-	if (k > JCS_MAX_DIGITS)
-		k = JCS_MAX_DIGITS;
-	while (k > 1 && digits[k - 1] == '0')
-		k--;
-	n = point + exp10;
-	if (n - 1 < JCS_MIN_EXP10 || n - 1 > JCS_MAX_EXP10)
-		goto out_of_range;
-
+	k = (long)d.count;
+	n = d.exp10 + k;
 	if (negative)
 		out[o++] = '-';
-	if ((long)k <= n && n <= 21) {
-		memcpy(out + o, digits, k);
-		o += k;
-		for (; (long)k < n; n--)
+	if (k <= n && n <= 21) {
+		memcpy(out + o, d.digits, (size_t)k);
+		o += (size_t)k;
+		for (; k < n; n--)
 			out[o++] = '0';
 	} else if (0 < n && n <= 21) {
-		memcpy(out + o, digits, (size_t)n);
+		memcpy(out + o, d.digits, (size_t)n);
 		o += (size_t)n;
 		out[o++] = '.';
-		memcpy(out + o, digits + n, k - (size_t)n);
-		o += k - (size_t)n;
+		memcpy(out + o, d.digits + n, (size_t)(k - n));
+		o += (size_t)(k - n);
 	} else if (-6 < n && n <= 0) {
 		out[o++] = '0';
 		out[o++] = '.';
 		for (; n < 0; n++)
 			out[o++] = '0';
-		memcpy(out + o, digits, k);
-		o += k;
+		memcpy(out + o, d.digits, (size_t)k);
+		o += (size_t)k;
 	} else {
 		long e = n - 1;
 
-		out[o++] = digits[0];
+		out[o++] = d.digits[0];
 		if (k > 1) {
 			out[o++] = '.';
-			memcpy(out + o, digits + 1, k - 1);
-			o += k - 1;
+			memcpy(out + o, d.digits + 1, (size_t)(k - 1));
+			o += (size_t)(k - 1);
 		}
 		o += (size_t)tb_snprintf(out + o, sizeof(out) - o, "e%c%ld",
 					 e < 0 ? '-' : '+', e < 0 ? -e : e);
 	}
 	kbs_json_writer_append(w, out, o);
-	return;
-
-too_precise:
-	/* NOTE: numbers that need IEEE 754 rounding (more than 15
-	 * significant digits) would need a shortest round-trip conversion
-	 * such as Ryu. No KBS message this client canonicalises has one. */
-	show_number(text, len, "more than 15 significant digits");
-	set_error(w, TPMBOOT_E_KBS_JSON_NUMBER);
-	return;
-
-out_of_range:
-	show_number(text, len, "outside the normal double range");
-	set_error(w, TPMBOOT_E_KBS_JSON_NUMBER);
 }
 
 /* Returns the next UTF-16 code unit of s and advances; *pending carries

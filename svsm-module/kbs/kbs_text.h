@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-/* Size of a buffer that holds any kbs_printable() result. */
+/* Buffer size for any kbs_printable() result, NUL included. */
 #define KBS_PRINTABLE_MAX 64u
 
 /*

@@ -358,22 +358,6 @@ static int resource_path(const char *locator, char *path, size_t cap)
 	return TPMBOOT_E_INVALID_ARGUMENT;
 }
 
-/* Builds /kbs/v0/<plugin>/<action>; plugin is the locator or the default. */
-static int plugin_path(const char *locator, const char *fallback,
-		       const char *action, char *path, size_t cap)
-{
-	const char *plugin = locator ? locator : fallback;
-	char shown[KBS_PRINTABLE_MAX];
-
-	if (!valid_segment(plugin, strlen(plugin)) ||
-	    (size_t)tb_snprintf(path, cap, "/kbs/v0/%s/%s", plugin, action) >= cap) {
-		tb_err("kbs: plugin name \"%s\" is not a valid path segment",
-		       kbs_printable(plugin, strlen(plugin), shown));
-		return TPMBOOT_E_INVALID_ARGUMENT;
-	}
-	return 0;
-}
-
 /* Builds {"key-id": ..., "aad": b64, "wrapped": b64} for kbs-unwrap. */
 static int unwrap_body(const struct tb_kbs_key_request *request, char **body,
 		       size_t *body_len)
@@ -381,14 +365,14 @@ static int unwrap_body(const struct tb_kbs_key_request *request, char **body,
 	struct kbs_json_writer w;
 	size_t i, id_len;
 
-	id_len = request->key_id ? strlen(request->key_id) : 0;
+	id_len = request->locator ? strlen(request->locator) : 0;
 	if (id_len == 0 || id_len > KBS_MAX_KEY_ID) {
 		tb_err("kbs: kbs-unwrap key id missing or longer than %u bytes",
 		       KBS_MAX_KEY_ID);
 		return TPMBOOT_E_INVALID_ARGUMENT;
 	}
 	for (i = 0; i < id_len; i++) {
-		if (request->key_id[i] < 0x20 || request->key_id[i] > 0x7E) {
+		if (request->locator[i] < 0x20 || request->locator[i] > 0x7E) {
 			tb_err("kbs: kbs-unwrap key id has a non-printable byte at %zu",
 			       i);
 			return TPMBOOT_E_INVALID_ARGUMENT;
@@ -402,7 +386,7 @@ static int unwrap_body(const struct tb_kbs_key_request *request, char **body,
 	kbs_json_writer_init(&w, KBS_MAX_REQUEST_BODY);
 	kbs_json_begin_object(&w);
 	kbs_json_name_put(&w, "key-id");
-	kbs_json_string(&w, request->key_id);
+	kbs_json_string(&w, request->locator);
 	kbs_json_name_put(&w, "aad");
 	kbs_json_base64(&w, 0, request->aad, request->aad ? request->aad_len : 0);
 	kbs_json_name_put(&w, "wrapped");
@@ -431,14 +415,11 @@ int kbs_trustee_fetch_key(struct tb_kbs_session *s,
 		req.path = path;
 		break;
 	case TB_KBS_WRAP_KBS_UNWRAP:
-		rc = plugin_path(request->locator, "tpmboot-unwrap", "unwrap",
-				 path, sizeof(path));
-		if (!rc)
-			rc = unwrap_body(request, &body, &body_len);
+		rc = unwrap_body(request, &body, &body_len);
 		if (rc)
 			return rc;
 		req.method = "POST";
-		req.path = path;
+		req.path = "/kbs/v0/tpmboot-unwrap/unwrap";
 		req.content_type = "application/json";
 		req.body = (const uint8_t *)body;
 		req.body_len = body_len;
@@ -450,12 +431,8 @@ int kbs_trustee_fetch_key(struct tb_kbs_session *s,
 			tb_err("kbs: trustee-pkcs11 request without Key2");
 			return TPMBOOT_E_INVALID_ARGUMENT;
 		}
-		rc = plugin_path(request->locator, "pkcs11", "wrap-key", path,
-				 sizeof(path));
-		if (rc)
-			return rc;
 		req.method = "GET";
-		req.path = path;
+		req.path = "/kbs/v0/pkcs11/wrap-key";
 		req.content_type = "application/octet-stream";
 		req.body = request->key2;
 		req.body_len = request->key2_len;

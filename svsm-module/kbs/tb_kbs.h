@@ -44,13 +44,11 @@
 /* Wrap mode of Key2, the wrapped key in the image: the request that turns
  * it into Key1. */
 enum tb_kbs_wrap_mode {
-	/* POST /kbs/v0/<plugin>/unwrap {"key-id","aad","wrapped"} (plugin
-	 * "tpmboot-unwrap" by default): the KBS opens the AES-256-GCM
-	 * envelope Key2 and returns Key1 as a JWE. */
+	/* POST /kbs/v0/tpmboot-unwrap/unwrap {"key-id","aad","wrapped"}: the
+	 * KBS opens the AES-256-GCM envelope Key2 and returns Key1 as a JWE. */
 	TB_KBS_WRAP_KBS_UNWRAP = 0,
-	/* GET /kbs/v0/<plugin>/wrap-key (plugin "pkcs11" by default) with
-	 * Key2, the RSA-OAEP ciphertext made by Trustee's pkcs11 plugin, as
-	 * the raw request body. */
+	/* GET /kbs/v0/pkcs11/wrap-key with Key2, the RSA-OAEP ciphertext made
+	 * by Trustee's pkcs11 plugin, as the raw request body. */
 	TB_KBS_WRAP_TRUSTEE_PKCS11 = 1,
 	/* GET /kbs/v0/resource/<repository>/<type>/<tag>: no Key2. */
 	TB_KBS_WRAP_RESOURCE = 2,
@@ -59,15 +57,12 @@ enum tb_kbs_wrap_mode {
 struct tb_kbs_key_request {
 	enum tb_kbs_wrap_mode mode;
 	/*
-	 * resource: "<repository>/<type>/<tag>", each segment of
-	 * [A-Za-z0-9._-]. kbs-unwrap and trustee-pkcs11: the KBS plugin name
-	 * (one such segment), NULL for "tpmboot-unwrap" or "pkcs11".
+	 * kbs-unwrap: the KEK id at the KBS (printable ASCII, 1 to 128
+	 * bytes). resource: "<repository>/<type>/<tag>", each segment of
+	 * [A-Za-z0-9._-]. trustee-pkcs11: unused, because Trustee's pkcs11
+	 * plugin selects its key by configuration, not per request.
 	 */
 	const char *locator;
-	/* kbs-unwrap: the KEK id at the KBS (printable ASCII, 1 to 128
-	 * bytes). Unused otherwise: Trustee's pkcs11 plugin selects its key
-	 * by configuration, not per request. */
-	const char *key_id;
 	/* Key2 for kbs-unwrap and trustee-pkcs11. */
 	const uint8_t *key2;
 	size_t key2_len;

@@ -4,7 +4,7 @@
  * UpdateAuxFsMetadataExtentsFuture (aux_fs_metadata.rs) do it:
  *
  *   1. Walk the circular extent chain from the mutable header's group
- *      heads, checking every extent's integrity protections; at most one
+ *      heads and check every extent's integrity protections. At most one
  *      extent may be torn, and the walk steps over it with the
  *      next-but-one pointer. Group 0 is active if its head is intact and
  *      its state is 1 or 2, else group 1.

@@ -40,7 +40,7 @@ int mk_mkfsinfo(const struct mk_params *p, const struct mk_aux_entry *aux,
 	uint8_t layout[CCFS_LAYOUT_LEN];
 	struct mk_geometry g;
 	struct mk_aux enc = { 0 };
-	uint64_t header_len, blob_len = 0, aux_len = 0, backup, iob;
+	uint64_t header_len, blob_len = 0, aux_len = 0, backup = 0, iob;
 	uint8_t *img = NULL, *hdr, *blob = NULL;
 	int rc;
 

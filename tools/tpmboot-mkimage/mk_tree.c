@@ -26,7 +26,6 @@ struct tree_ctx {
 	size_t node_len;
 	uint64_t next_pos;
 	uint64_t max_nodes;
-	uint8_t *ab_buf;
 };
 
 static uint32_t log2_ceil(uint64_t v)

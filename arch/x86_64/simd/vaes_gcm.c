@@ -1,19 +1,27 @@
 /*
  * AES-GCM with VAES and VPCLMULQDQ on 256-bit registers (AVX2, no
- * AVX-512): two blocks per ymm register, VECTORS registers (2 * VECTORS
- * blocks) per iteration.
+ * AVX-512): two blocks per ymm register.
+ *
+ * Whole 256-byte groups go through the assembly loop of
+ * vaes_gcm_groups.S (16 blocks per iteration). This file sets up J0, the
+ * counters and the AAD hash, handles the last 0-255 bytes with one group of
+ * VECTORS registers (2 * VECTORS blocks) and a partial batch, and computes
+ * the tag.
  *
  * The AES rounds of one group of counter blocks are interleaved with the
  * GHASH of one group of ciphertext blocks. That is the previous group when
- * encrypting and the current one when decrypting. Each block is multiplied
- * by its own power of H with Karatsuba (3 carry-less multiplies per block),
- * and each group is reduced once. This is the stitched AES-GCM design of
- * Gopal et al., "Enabling High-Performance Galois-Counter-Mode on Intel
- * Architecture Processors" (Intel, 2012), on ymm registers.
+ * encrypting and the current one when decrypting. The 8-block group in C
+ * is stitched only when decrypting. When encrypting, it is hashed after
+ * its keystream. Each block is multiplied by its own power of H with
+ * Karatsuba (3 carry-less multiplies per block), and each group is reduced
+ * once. This is the stitched AES-GCM design of Gopal et al., "Enabling
+ * High-Performance Galois-Counter-Mode on Intel Architecture Processors"
+ * (Intel, 2012), on ymm registers.
  */
 #include "x86_64/aes_x86.h"
 #include "x86_64/simd/gcm_x86.h"
 #include "x86_64/simd/simd_clear.h"
+#include "x86_64/simd/vaes_gcm_groups.h"
 
 #define VECTORS 4
 #define GROUP_BLOCKS (2 * VECTORS)
@@ -227,7 +235,9 @@ crypt_tail(const struct tb_aes_key *key, __m256i *ctr, const uint8_t *in,
 	}
 }
 
-/* The worker behind tb_vaes_gcm_crypt; its frame is wiped afterwards. */
+/* The worker behind tb_vaes_gcm_crypt; its frame is wiped afterwards. The
+ * assembly loop it calls stores nothing on the stack, so the wipe also
+ * covers everything below. */
 static __attribute__((noinline)) void
 gcm_crypt(const struct tb_gcm_key *key, int decrypt, const uint8_t iv[12],
 	  const uint8_t *aad, size_t aad_len, const uint8_t *in, uint8_t *out,
@@ -247,31 +257,51 @@ gcm_crypt(const struct tb_gcm_key *key, int decrypt, const uint8_t iv[12],
 			       _mm256_set_epi32(0, 0, 0, 2, 0, 0, 0, 1));
 	acc = tb_gcm_ghash(key->h_powers, _mm_setzero_si128(), aad, aad_len);
 
-	if (decrypt) {
-		for (; done + group_bytes <= len; done += group_bytes)
+	/* Whole 256-byte groups go through the assembly loop. */
+	if (len >= TB_VAES_GCM_GROUP_BYTES) {
+		const size_t groups = len / TB_VAES_GCM_GROUP_BYTES;
+		struct tb_vaes_gcm_state state;
+
+		_mm256_storeu_si256((__m256i *)state.ctr, ctr);
+		_mm_storeu_si128((__m128i *)state.acc, acc);
+		if (decrypt)
+			tb_vaes_gcm_decrypt_groups(key->aes.round_keys,
+						   key->aes.rounds,
+						   key->h_powers, in, out,
+						   groups, &state);
+		else
+			tb_vaes_gcm_encrypt_groups(key->aes.round_keys,
+						   key->aes.rounds,
+						   key->h_powers, in, out,
+						   groups, &state);
+		ctr = _mm256_loadu_si256((const __m256i *)state.ctr);
+		acc = _mm_loadu_si128((const __m128i *)state.acc);
+		done = groups * TB_VAES_GCM_GROUP_BYTES;
+	}
+
+	/* At most one 128-byte group is left. */
+	if (done + group_bytes <= len) {
+		if (decrypt) {
 			crypt_group(key, &ctr, in + done, out + done,
 				    in + done, &acc);
-	} else if (len >= group_bytes) {
-		/* The first group has no earlier ciphertext to hash, the
-		 * last one is hashed after the loop. */
-		__m256i ks[VECTORS];
-		unsigned v;
+		} else {
+			__m256i ks[VECTORS];
+			unsigned v;
 
-		keystream_group(&key->aes, &ctr, ks);
+			keystream_group(&key->aes, &ctr, ks);
 #pragma GCC unroll 16
-		for (v = 0; v < VECTORS; v++) {
-			__m256i d = _mm256_loadu_si256((const __m256i *)in + v);
+			for (v = 0; v < VECTORS; v++) {
+				__m256i d = _mm256_loadu_si256(
+					(const __m256i *)(in + done) + v);
 
-			_mm256_storeu_si256((__m256i *)out + v,
-					    _mm256_xor_si256(d, ks[v]));
+				_mm256_storeu_si256(
+					(__m256i *)(out + done) + v,
+					_mm256_xor_si256(d, ks[v]));
+			}
+			acc = tb_gcm_ghash_blocks(key->h_powers, acc,
+						  out + done, GROUP_BLOCKS);
 		}
-		for (done = group_bytes; done + group_bytes <= len;
-		     done += group_bytes)
-			crypt_group(key, &ctr, in + done, out + done,
-				    out + done - group_bytes, &acc);
-		acc = tb_gcm_ghash_blocks(key->h_powers, acc,
-					  out + done - group_bytes,
-					  GROUP_BLOCKS);
+		done += group_bytes;
 	}
 
 	if (done < len) {

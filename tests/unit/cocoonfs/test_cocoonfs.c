@@ -617,6 +617,44 @@ static void test_tamper_bitmap(void **state)
 		    "digest does not match the authentication tree leaf entry");
 }
 
+/*
+ * p09 has 256-byte ABs and 512-byte leaf nodes. An entry leaf pointer at
+ * the last AB passes the mutable header's range check, but the leaf would
+ * end past the image: open rejects it with a log line naming the leaf.
+ */
+static void test_entry_leaf_past_image_end(void **state)
+{
+	json_t *img = image_entry("p09-");
+	struct tb_cocoonfs_meta *meta = NULL;
+	struct tpmboot_fs *fs = NULL;
+	const size_t mutable_header = 1024, leaf_ptr = mutable_header + 96;
+	uint64_t image_ab;
+	struct fixture f;
+	uint8_t *key;
+	size_t key_len, i;
+
+	(void)state;
+	fixture_init(&f, img);
+	image_ab = 0;
+	for (i = 0; i < 8; i++)
+		image_ab |= (uint64_t)f.image[leaf_ptr + 8 + i] << (8 * i);
+	assert_int_equal(image_ab, f.len / 256);
+	for (i = 0; i < 8; i++)
+		f.image[leaf_ptr + i] = (uint8_t)(((image_ab - 1) << 7) >> (8 * i));
+	fixture_snapshot(&f);
+	key = key_of(img, "key_hex", &key_len);
+
+	assert_int_equal(tb_cocoonfs_probe(&meta), 0);
+	assert_int_equal(tb_cocoonfs_open(meta, key, key_len, &fs),
+			 TPMBOOT_E_COCOONFS_MUTABLE_HEADER);
+	assert_null(fs);
+	assert_true(tb_test_log_contains(&f.tp, "entry leaf at AB 2047"));
+
+	tb_cocoonfs_meta_free(meta);
+	free(key);
+	fixture_fini(&f);
+}
+
 /* A device whose blocks are larger than the image's IO block is refused. */
 static struct fixture *big_block_fixture;
 
@@ -832,6 +870,7 @@ int main(void)
 		cmocka_unit_test(test_tamper_data_block),
 		cmocka_unit_test(test_tamper_index_node),
 		cmocka_unit_test(test_tamper_bitmap),
+		cmocka_unit_test(test_entry_leaf_past_image_end),
 		cmocka_unit_test(test_device_block_too_large),
 		cmocka_unit_test(test_device_block_4k),
 		cmocka_unit_test(test_unsupported_algorithm),

@@ -66,6 +66,17 @@ static void start_peer(const char *fault)
 	e2e_peer_start(&peer, argv, "aproxy.log");
 }
 
+/* Counts stream closes, so tests can check that a failed session has
+ * closed its stream and that no stream outlives its session. */
+static void (*platform_stream_close)(void *ctx, void *stream);
+static uint32_t streams_closed;
+
+static void counting_stream_close(void *ctx, void *stream)
+{
+	streams_closed++;
+	platform_stream_close(ctx, stream);
+}
+
 static void client_init(enum tpmboot_tee tee, uint32_t retries)
 {
 	tb_test_platform_init(&tp);
@@ -77,6 +88,9 @@ static void client_init(enum tpmboot_tee tee, uint32_t retries)
 	tp.config.kbs_timeout_ms = 5000;
 	tp.config.kbs_max_retries = retries;
 	tb_test_platform_use_stream_unix(&tp, socket_path);
+	platform_stream_close = tp.platform.stream_close;
+	tp.platform.stream_close = counting_stream_close;
+	streams_closed = 0;
 }
 
 static void client_fini(void)
@@ -108,6 +122,7 @@ static void run_flow(const struct e2e_report_opts *ro, enum tb_kbs_wrap_mode mod
 	res->rc = tb_kbs_session_open(&s, nonce, sizeof(nonce), &nonce_len);
 	if (res->rc) {
 		assert_null(s);
+		assert_int_equal(streams_closed, tp.streams_opened);
 		return;
 	}
 	assert_int_equal(nonce_len, 32);
@@ -123,12 +138,17 @@ static void run_flow(const struct e2e_report_opts *ro, enum tb_kbs_wrap_mode mod
 		res->rc = tb_kbs_fetch_key(s, &req, res->key1, sizeof(res->key1), &res->key1_len);
 		if (res->rc == 0)
 			res->step = STEP_DONE;
+		else
+			assert_int_equal(streams_closed, tp.streams_opened);
 	} else {
+		/* The failure closed the stream before the caller did. */
+		assert_int_equal(streams_closed, tp.streams_opened);
 		assert_int_equal(tb_kbs_fetch_key(s, &req, res->key1, sizeof(res->key1),
 						  &res->key1_len),
 				 TPMBOOT_E_KBS_SESSION_STATE);
 	}
 	tb_kbs_session_close(s);
+	assert_int_equal(streams_closed, tp.streams_opened);
 }
 
 static void assert_no_key(const struct flow_result *res)

@@ -2,10 +2,14 @@
  * RFC 8785 canonicalisation: number forms, string escapes, member order
  * by UTF-16 code units, and the Trustee runtime-data shape.
  */
+#define _POSIX_C_SOURCE 200809L
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -57,11 +61,16 @@ static const struct jcs_case number_cases[] = {
 	{ "1e+300", "1e+300" },
 	{ "-1e-300", "-1e-300" },
 	{ "1e0007", "10000000" },
-	{ "333333333.33333329", NULL },  /* 17 digits: needs IEEE rounding */
-	{ "9007199254740993", NULL },    /* 2^53 + 1 */
+	{ "333333333.33333329", "333333333.3333333" },  /* rounded to a double */
+	{ "9007199254740993", "9007199254740992" },     /* 2^53 + 1, ties to even */
+	{ "9007199254740995", "9007199254740996" },
+	{ "0.30000000000000004", "0.30000000000000004" },
+	{ "1.7976931348623157e308", "1.7976931348623157e+308" },
 	{ "1e400", NULL },               /* beyond the double range */
 	{ "1e-400", NULL },
+	{ "5e-324", NULL },              /* subnormal */
 	{ "1e1000000", NULL },
+	{ "12345678901234567890123456789012345678901", NULL }, /* 41 digits */
 };
 
 static void jcs_number_forms(void **state)
@@ -88,6 +97,43 @@ static void jcs_number_forms(void **state)
 		assert_int_equal(len, strlen(c->canonical));
 		tb_free(out);
 	}
+}
+
+/* Compares with cases that jcs_number_cases.py computes with Python's
+ * correctly rounded float parsing and shortest repr. */
+static void jcs_numbers_match_python(void **state)
+{
+	char cmd[512], line[256], input[128], expected[128];
+	FILE *f;
+	size_t count = 0, rejected = 0;
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s/tests/unit/kbs/jcs_number_cases.py",
+		 getenv("TPMBOOT_SOURCE_ROOT"));
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *out = NULL;
+		size_t len;
+		int rc;
+
+		assert_int_equal(sscanf(line, "%127s %127s", input, expected), 2);
+		rc = kbs_jcs_canonicalize(input, strlen(input), &out, &len);
+		if (strcmp(expected, "-") == 0) {
+			if (rc != TPMBOOT_E_KBS_JSON_NUMBER)
+				fail_msg("%s: got %d, expected JSON_NUMBER", input, rc);
+			rejected++;
+		} else if (rc != 0 || strcmp(out, expected) != 0) {
+			fail_msg("%s: got %s (rc %d), expected %s", input, out ? out : "-", rc,
+				 expected);
+		}
+		tb_free(out);
+		count++;
+	}
+	assert_int_equal(pclose(f), 0);
+	/* The script prints about 6300 cases, a few of them rejected. */
+	assert_true(count > 6000);
+	assert_true(rejected > 5);
 }
 
 static const struct jcs_case structure_cases[] = {
@@ -163,6 +209,7 @@ static void jcs_rejects_invalid_input(void **state)
 	assert_null(out);
 	assert_int_equal(kbs_jcs_canonicalize("[1,]", 4, &out, &len), TPMBOOT_E_KBS_JSON_SYNTAX);
 	assert_int_equal(kbs_jcs_canonicalize("[1e999]", 7, &out, &len), TPMBOOT_E_KBS_JSON_NUMBER);
+	assert_int_equal(kbs_jcs_canonicalize("[1e-999]", 8, &out, &len), TPMBOOT_E_KBS_JSON_NUMBER);
 	assert_null(out);
 }
 
@@ -185,6 +232,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(jcs_number_forms),
+		cmocka_unit_test(jcs_numbers_match_python),
 		cmocka_unit_test(jcs_structure_and_escapes),
 		cmocka_unit_test(jcs_trustee_unit_vector),
 		cmocka_unit_test(jcs_rejects_invalid_input),

@@ -339,7 +339,7 @@ static void jwe_rejects_tampering(void **state)
 	char *tag = jwe_member(vec.jwe, "tag");
 	char *ct = jwe_member(vec.jwe, "ciphertext");
 	char *ek = jwe_member(vec.jwe, "encrypted_key");
-	char *jwe, *header, *prot;
+	char *jwe, *header, *prot, *iv;
 
 	(void)state;
 	selfgen_key(&key);
@@ -368,9 +368,11 @@ static void jwe_rejects_tampering(void **state)
 	free(jwe); free(prot); free(header);
 
 	/* An aad member changes the additional data too. */
-	jwe = jwe_with("iv", jwe_member(vec.jwe, "iv"), "\"aad\":\"eA\"");
+	iv = jwe_member(vec.jwe, "iv");
+	jwe = jwe_with("iv", iv, "\"aad\":\"eA\"");
 	expect_jwe_error(&key, jwe, TPMBOOT_E_KBS_JWE_DECRYPT);
 	free(jwe);
+	free(iv);
 
 	free(tag); free(ct); free(ek);
 }
@@ -437,7 +439,7 @@ static void jwe_rejects_structure(void **state)
 	struct kbs_tee_key key;
 	uint8_t out[8];
 	size_t len;
-	char *jwe;
+	char *jwe, *iv;
 
 	(void)state;
 	selfgen_key(&key);
@@ -459,9 +461,11 @@ static void jwe_rejects_structure(void **state)
 	jwe = jwe_with("protected", "eyJhbGciOiJFQ0RILUVTK0EyNTZLVyJ9!", NULL);
 	expect_jwe_error(&key, jwe, TPMBOOT_E_KBS_JWE_MALFORMED);
 	free(jwe);
-	jwe = jwe_with("iv", jwe_member(vec.jwe, "iv"), "\"header\":{\"alg\":\"dir\"}");
+	iv = jwe_member(vec.jwe, "iv");
+	jwe = jwe_with("iv", iv, "\"header\":{\"alg\":\"dir\"}");
 	expect_jwe_error(&key, jwe, TPMBOOT_E_KBS_JWE_MALFORMED);
 	free(jwe);
+	free(iv);
 
 	/* Plaintext larger than the caller's buffer. */
 	assert_int_equal(kbs_jwe_decrypt(&key, vec.jwe, strlen(vec.jwe), out, sizeof(out), &len),

@@ -27,7 +27,7 @@ static void printable_replaces_controls(void **state)
 
 	(void)state;
 	assert_string_equal(kbs_printable("x\ny\r\x1b[0m\x7f\xc3\xa9\0z", 13, buf),
-			    "x?y???0m????z");
+			    "x?y??[0m????z");
 }
 
 static void printable_cuts_long_text(void **state)
