@@ -303,6 +303,22 @@ class Harness:
         self.say("host proxy listening on %s" % self.proxy_socket)
         return self.proxy_socket
 
+    def start_aproxy(self, secret, measurement=None, faults=()):
+        """Start the COCONUT aproxy peer (its mock KBS serves secret) on a
+        Unix socket that the guest's proxy stream connects to directly."""
+        self.proxy_socket = self.path("aproxy.sock")
+        argv = [PEER_PYTHON, os.path.join(SOURCE_ROOT, "tests/peers/aproxy/aproxy_peer.py"),
+                "--unix", self.proxy_socket, "--secret", secret.hex(),
+                "--trust-anchor", os.path.join(self.pki_dir, "ark.pem"),
+                "--vcek", os.path.join(self.pki_dir, "vcek.pem")]
+        if measurement:
+            argv += ["--measurement", measurement]
+        for fault in faults:
+            argv += ["--fault", fault]
+        self._start("aproxy", argv, r"listening on ")
+        self.say("aproxy peer listening on %s" % self.proxy_socket)
+        return self.proxy_socket
+
     def write_vmpck(self, vmpck=bytes(range(32))):
         """Write the VMPCK file for the guest; the simulator's default
         VMPCK0 is the bytes 0..31."""

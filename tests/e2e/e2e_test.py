@@ -171,6 +171,17 @@ class E2E(unittest.TestCase):
         status, lines = self.boot(image, "tee=tdx mrtd=%s" % self.measurement)
         self.assert_unlocked(status, lines, nvchip)
 
+    def test_success_coconut_aproxy(self):
+        # COCONUT's aproxy protocol: the mock KBS behind the proxy serves
+        # Key1 itself, to a P-521 TEE key, as COCONUT-SVSM's driver uses.
+        image, nvchip, _ = self.h.provision("resource")
+        with open(self.h.path("key1.bin"), "rb") as f:
+            key1 = f.read()
+        self.h.start_amdsp(measurement=self.measurement)
+        self.h.start_aproxy(key1, measurement=self.measurement)
+        status, lines = self.boot(image, "kbs=aproxy tee_key=p521")
+        self.assert_unlocked(status, lines, nvchip)
+
     # An image made by the upstream CocoonFs tool.
 
     def test_upstream_image_with_entry(self):

@@ -195,4 +195,26 @@ struct mk_provision {
 };
 int mk_provision_run(const struct mk_provision *pv);
 
+/*
+ * Builds a wrapped-key entry for Key1 bound to the image identity id, in
+ * the wrap mode and with the wrap options of pv (docs/wrapped-key-entry.md).
+ * entry holds TB_WRAPKEY_MAX_LEN bytes.
+ */
+struct tb_wrapkey_image_id;
+int mk_build_wrapped_entry(const struct mk_provision *pv,
+			   const struct tb_wrapkey_image_id *id,
+			   const uint8_t *key1, size_t key1_len, uint8_t *entry,
+			   size_t *entry_len);
+
+/* Reads the salt and encoded layout of a formatted image's static header
+ * (no key needed). */
+int mk_image_identity(const uint8_t *image, size_t image_len,
+		      struct tb_wrapkey_image_id *id, uint8_t *salt_buf);
+
+/*
+ * Adds a wrapped-key entry for pv->key1 to the existing image at
+ * pv->image_path without the image's key: the keyless aux update path.
+ */
+int mk_add_wrapped_key_run(const struct mk_provision *pv);
+
 #endif /* MK_H */

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "mk.h"
+#include "wrapkey/tb_wrapkey.h"
 
 struct chain_state {
 	struct mk_aux_chain chain;
@@ -441,4 +442,24 @@ out:
 	mk_aux_free(&upd);
 	free(cs);
 	return rc;
+}
+
+int mk_image_identity(const uint8_t *image, size_t image_len,
+		      struct tb_wrapkey_image_id *id, uint8_t *salt_buf)
+{
+	struct mk_geometry g;
+	int rc, unformatted;
+
+	rc = read_geometry(image, image_len, &g, &unformatted);
+	if (rc == MK_OK && unformatted)
+		rc = mk_fail(MK_E_FORMAT, "the image holds only a filesystem "
+			     "creation (mkfsinfo) header, which has no final "
+			     "layout to bind a wrapped key to yet");
+	if (rc != MK_OK)
+		return rc;
+	memcpy(salt_buf, g.salt, g.salt_len);
+	id->salt = salt_buf;
+	id->salt_len = g.salt_len;
+	memcpy(id->layout, g.layout.encoded, CCFS_LAYOUT_LEN);
+	return MK_OK;
 }

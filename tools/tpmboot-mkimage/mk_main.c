@@ -32,6 +32,9 @@ static const char usage_text[] =
 "      Make a vTPM image: NVChip at inode 0x100000000 (a fresh random\n"
 "      16 KiB one unless --nvchip), \"COCONUT-SVSM\" at 0x100000001, and the\n"
 "      wrapped-key entry. Key1 is 32 random bytes unless --key1-file.\n"
+"  add-wrapped-key -i IMAGE --key1-file FILE --wrap MODE [wrap options]\n"
+"      Add a wrapped-key entry to an existing image without the image's\n"
+"      key (keyless aux update). Key1 is the image's raw key.\n"
 "\n"
 "Format options (sizes take B, K, M or G; a bare number is bytes):\n"
 "  -s, --size SIZE                    image size (provision: 256K)\n"
@@ -424,6 +427,15 @@ static int cmd_provision(struct cli *c)
 	return rc == MK_OK ? 0 : 1;
 }
 
+static int cmd_add_wrapped_key(struct cli *c)
+{
+	if (c->image == NULL || c->pv.wrap_mode == NULL)
+		return usage_error("add-wrapped-key needs -i IMAGE and --wrap "
+				   "MODE", NULL);
+	c->pv.image_path = c->image;
+	return mk_add_wrapped_key_run(&c->pv) == MK_OK ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli *c;
@@ -467,6 +479,8 @@ int main(int argc, char **argv)
 		status = cmd_aux(c, argc, argv);
 	} else if (strcmp(cmd, "provision") == 0 && optind == argc) {
 		status = cmd_provision(c);
+	} else if (strcmp(cmd, "add-wrapped-key") == 0 && optind == argc) {
+		status = cmd_add_wrapped_key(c);
 	} else {
 		status = usage_error("unknown command or extra arguments", cmd);
 	}

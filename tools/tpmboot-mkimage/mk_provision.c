@@ -234,7 +234,7 @@ invalid:
 }
 
 /* Builds the entry: fields, first encoding, wrap, final encoding. */
-static int build_entry(const struct mk_provision *pv,
+int mk_build_wrapped_entry(const struct mk_provision *pv,
 		       const struct tb_wrapkey_image_id *id,
 		       const uint8_t *key1, size_t key1_len, uint8_t *entry,
 		       size_t *entry_len)
@@ -369,7 +369,7 @@ int mk_provision_run(const struct mk_provision *pv)
 	id.salt = p.salt;
 	id.salt_len = p.salt_len;
 	memcpy(id.layout, layout, CCFS_LAYOUT_LEN);
-	rc = build_entry(pv, &id, key1, key1_len, entry, &entry_len);
+	rc = mk_build_wrapped_entry(pv, &id, key1, key1_len, entry, &entry_len);
 	if (rc != MK_OK)
 		goto out;
 
