@@ -50,8 +50,8 @@ def service(sel, conn, events):
     except OSError as err:
         close(sel, conn, f"failed: {err}")
         return
-    wanted = selectors.EVENT_READ | (selectors.EVENT_WRITE if conn.pending else 0)
-    sel.modify(conn.sock, wanted, conn)
+    events = selectors.EVENT_READ | (selectors.EVENT_WRITE if conn.pending else 0)
+    sel.modify(conn.sock, events, conn)
 
 
 def main():

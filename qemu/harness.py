@@ -253,6 +253,16 @@ class Harness:
         self.say("AMD-SP simulator listening on %s" % self.amdsp_socket)
         return self.amdsp_socket
 
+    def snp_trust_dir(self):
+        """Return a directory with the simulator's ARK, ASK and VCEK. The
+        simulator's PKI directory also contains keys and TDX files, which
+        the verifiers would try to read as certificates."""
+        anchors = self.path("snp-trust")
+        os.makedirs(anchors, exist_ok=True)
+        for name in ("ark.pem", "ask.pem", "vcek.pem"):
+            shutil.copy(os.path.join(self.pki_dir, name), anchors)
+        return anchors
+
     def start_kbs(self, policy, resources=(), keks=(), pkcs11_key=None, faults=(),
                   extra=()):
         """Start the test KBS on 127.0.0.1 with an ephemeral port.
@@ -263,12 +273,7 @@ class Harness:
         policy_path = self.path("kbs-policy.json")
         with open(policy_path, "w") as f:
             json.dump(policy, f)
-        # The simulator's PKI directory also contains keys and TDX files,
-        # so the KBS gets a directory with only the SEV-SNP chain.
-        anchors = self.path("kbs-trust")
-        os.makedirs(anchors, exist_ok=True)
-        for name in ("ark.pem", "ask.pem", "vcek.pem"):
-            shutil.copy(os.path.join(self.pki_dir, name), anchors)
+        anchors = self.snp_trust_dir()
         argv = [PEER_PYTHON, os.path.join(SOURCE_ROOT, "tests/peers/kbs/kbs_server.py"),
                 "--listen", "127.0.0.1:0", "--trust-anchor", anchors,
                 "--policy", policy_path, "--decision-log", self.path("kbs-decisions.jsonl")]
@@ -309,8 +314,7 @@ class Harness:
         self.proxy_socket = self.path("aproxy.sock")
         argv = [PEER_PYTHON, os.path.join(SOURCE_ROOT, "tests/peers/aproxy/aproxy_peer.py"),
                 "--unix", self.proxy_socket, "--secret", secret.hex(),
-                "--trust-anchor", os.path.join(self.pki_dir, "ark.pem"),
-                "--vcek", os.path.join(self.pki_dir, "vcek.pem")]
+                "--trust-anchor", self.snp_trust_dir()]
         if measurement:
             argv += ["--measurement", measurement]
         for fault in faults:

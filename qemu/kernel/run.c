@@ -216,19 +216,22 @@ static int report_nvchip(struct tpmboot_fs *fs, const char *cmdline)
 	size_t size = 0, len = 0;
 	int rc, i;
 
+	buf = NULL;
 	rc = tpmboot_fs_size(fs, TPMBOOT_INODE_NVCHIP, &size);
-	if (rc == 0 && size > NVCHIP_MAX) {
-		kprintf("run: NVChip of %zu bytes exceeds the harness limit of %u\n",
-			size, NVCHIP_MAX);
-		return -1;
-	}
-	buf = rc == 0 ? heap_alloc(size ? size : 1, 16) : NULL;
-	if (rc == 0 && buf == NULL) {
-		kprintf("run: no memory for the %zu-byte NVChip\n", size);
-		return -1;
-	}
-	if (rc == 0)
+	if (rc == 0) {
+		if (size > NVCHIP_MAX) {
+			kprintf("run: NVChip of %zu bytes exceeds the harness "
+				"limit of %u\n", size, NVCHIP_MAX);
+			return -1;
+		}
+		/* heap_alloc(0) also returns a block, for an empty file. */
+		buf = heap_alloc(size, 16);
+		if (buf == NULL) {
+			kprintf("run: no memory for the %zu-byte NVChip\n", size);
+			return -1;
+		}
 		rc = tpmboot_fs_read(fs, TPMBOOT_INODE_NVCHIP, buf, size, &len);
+	}
 	if (rc != 0) {
 		kprintf("run: reading NVChip (inode 0x%llx) failed: %s (%s)\n",
 			(unsigned long long)TPMBOOT_INODE_NVCHIP,

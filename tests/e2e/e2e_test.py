@@ -163,6 +163,10 @@ class E2E(unittest.TestCase):
     def test_success_rsa_tee_key(self):
         self.check_success("kbs-unwrap", "tee_key=rsa2048")
 
+    def test_success_portable_crypto(self):
+        # simd=none keeps the module to its portable C code in the guest.
+        self.check_success("kbs-unwrap", "simd=none")
+
     def test_success_tdx(self):
         # The quote simulator reports the MRTD that the kernel puts in its
         # TDREPORT; the policy allows the same value as for SEV-SNP.

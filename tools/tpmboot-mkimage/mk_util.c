@@ -171,30 +171,73 @@ int mk_read_file(const char *path, uint8_t **data, size_t *len)
 }
 
 /*
+ * Finds where mk_write_file_atomic() puts path and the mode it gets. An
+ * existing path must be a regular file: renaming over a device node or a
+ * FIFO would replace it instead of writing it. A symbolic link is
+ * followed, so the link stays and its target is replaced, and the
+ * existing file keeps its permission bits. *target is heap memory.
+ */
+static int resolve_target(const char *path, int private_mode, char **target,
+			  mode_t *mode)
+{
+	struct stat st;
+
+	*mode = private_mode ? 0600 : 0644;
+	if (stat(path, &st) != 0) {
+		if (errno != ENOENT)
+			return mk_fail(MK_E_IO, "cannot check %s: %s", path,
+				       strerror(errno));
+		*target = strdup(path);
+	} else if (!S_ISREG(st.st_mode)) {
+		return mk_fail(MK_E_IO, "%s is not a regular file; write the "
+			       "image to a file and copy it onto the device "
+			       "afterwards", path);
+	} else {
+		/* Never loosen the mode of a file made for key material. */
+		if (!private_mode)
+			*mode = st.st_mode & 07777;
+		*target = realpath(path, NULL);
+	}
+	if (*target == NULL)
+		return mk_fail(MK_E_NO_MEMORY, "out of memory");
+	return MK_OK;
+}
+
+/*
  * Writes data to a temporary file next to path, syncs it and renames it
  * over path, so that a failure never leaves a half-written file. With
- * private_mode the file is created 0600 (for key material).
+ * private_mode the file is created 0600 (for key material); otherwise an
+ * existing file keeps its mode and a new one gets 0644.
  */
 int mk_write_file_atomic(const char *path, const uint8_t *data, size_t len,
 			 int private_mode)
 {
-	size_t plen = strlen(path);
-	char *tmp = malloc(plen + 16);
-	int fd, rc = MK_OK;
-	size_t off = 0;
+	char *target = NULL, *tmp;
+	size_t plen, off = 0;
+	mode_t mode;
+	int fd, rc;
 
-	if (tmp == NULL)
+	rc = resolve_target(path, private_mode, &target, &mode);
+	if (rc != MK_OK)
+		return rc;
+	plen = strlen(target);
+	tmp = malloc(plen + 16);
+	if (tmp == NULL) {
+		free(target);
 		return mk_fail(MK_E_NO_MEMORY, "out of memory");
-	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+	}
+	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", target);
 	fd = mkstemp(tmp);
 	if (fd < 0) {
 		rc = mk_fail(MK_E_IO, "cannot create a temporary file next to "
-			     "%s: %s", path, strerror(errno));
+			     "%s: %s", target, strerror(errno));
 		free(tmp);
+		free(target);
 		return rc;
 	}
-	if (!private_mode)
-		fchmod(fd, 0644);
+	if (mode != 0600 && fchmod(fd, mode) != 0)
+		rc = mk_fail(MK_E_IO, "cannot set the mode of %s: %s", tmp,
+			     strerror(errno));
 	while (off < len && rc == MK_OK) {
 		ssize_t n = write(fd, data + off, len - off);
 
@@ -210,12 +253,13 @@ int mk_write_file_atomic(const char *path, const uint8_t *data, size_t len,
 		rc = mk_fail(MK_E_IO, "cannot sync %s: %s", tmp,
 			     strerror(errno));
 	close(fd);
-	if (rc == MK_OK && rename(tmp, path) != 0)
-		rc = mk_fail(MK_E_IO, "cannot rename %s to %s: %s", tmp, path,
+	if (rc == MK_OK && rename(tmp, target) != 0)
+		rc = mk_fail(MK_E_IO, "cannot rename %s to %s: %s", tmp, target,
 			     strerror(errno));
 	if (rc != MK_OK)
 		unlink(tmp);
 	free(tmp);
+	free(target);
 	return rc;
 }
 

@@ -18,6 +18,8 @@
 #define PROXY_MAX_BUFFER		(16 * 1024 * 1024)
 #define PROXY_DEFAULT_CONNECT_MS	5000
 #define PROXY_DEFAULT_IDLE_MS		60000
+/* A KBS exchange takes seconds; Trustee's own session expires after 5 min. */
+#define PROXY_DEFAULT_SESSION_MS	300000
 #define PROXY_DEFAULT_MAX_SESSIONS	4
 #define PROXY_STOP_GRACE_MS		2000	/* wait for sessions on SIGTERM/SIGINT */
 
@@ -38,6 +40,7 @@ struct proxy_config {
 	const char *tls_server_name;	/* NULL: the KBS host name */
 	unsigned int connect_timeout_ms;
 	unsigned int idle_timeout_ms;
+	unsigned int session_timeout_ms;	/* bound on a whole session */
 	size_t buffer_size;
 	unsigned int max_sessions;
 	int once;			/* serve one session, then exit */
@@ -59,13 +62,17 @@ void proxy_log(const char *level, const char *fmt, ...)
 #define proxy_warn(...)		proxy_log("warning", __VA_ARGS__)
 #define proxy_error(...)	proxy_log("error", __VA_ARGS__)
 
+/* Nonzero once SIGTERM or SIGINT asked the proxy to stop. */
+int proxy_stop_requested(void);
+
 /* Monotonic clock in milliseconds. */
 uint64_t proxy_now_ms(void);
 
 /*
  * Relay one guest connection: connect to the KBS (TCP, then TLS when
  * configured), copy bytes both ways until both sides have closed, an error
- * occurs or the idle timeout passes. Closes guest_fd. Logs start and end.
+ * occurs, the idle or session timeout passes, or PROXY_STOP_GRACE_MS after
+ * a stop signal. Closes guest_fd. Logs start and end.
  */
 void proxy_session_run(const struct proxy_config *cfg, int guest_fd, unsigned long id,
 		       const char *guest_desc, struct proxy_session_result *result);

@@ -63,6 +63,8 @@ static void usage(FILE *out)
 "Limits:\n"
 "  --connect-timeout MS   TCP connect plus TLS handshake limit in ms (default %u)\n"
 "  --idle-timeout MS      close a session after MS ms without data (default %u)\n"
+"  --session-timeout MS   close a session MS ms after it started, even while data\n"
+"                         still flows (default %u)\n"
 "  --buffer-size BYTES    buffer per direction and session, %u to %u (default %u)\n"
 "  --max-sessions N       concurrent sessions; more are closed at once (default %u)\n"
 "  --once                 serve one session, then exit with 0 if it ended cleanly\n"
@@ -74,6 +76,7 @@ static void usage(FILE *out)
 "Logs go to stderr, one timestamped line per session start, end (with byte\n"
 "counts) and error. Once listening, \"listening on <address>\" is printed on stdout.\n",
 		PROXY_DEFAULT_VSOCK_PORT, PROXY_DEFAULT_CONNECT_MS, PROXY_DEFAULT_IDLE_MS,
+		PROXY_DEFAULT_SESSION_MS,
 		PROXY_MIN_BUFFER, PROXY_MAX_BUFFER, PROXY_DEFAULT_BUFFER,
 		PROXY_DEFAULT_MAX_SESSIONS);
 }
@@ -134,6 +137,7 @@ enum {
 	OPT_TLS_SERVER_NAME,
 	OPT_CONNECT_TIMEOUT,
 	OPT_IDLE_TIMEOUT,
+	OPT_SESSION_TIMEOUT,
 	OPT_BUFFER_SIZE,
 	OPT_MAX_SESSIONS,
 	OPT_ONCE,
@@ -151,6 +155,7 @@ static const struct option long_options[] = {
 	{ "tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME },
 	{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "session-timeout", required_argument, NULL, OPT_SESSION_TIMEOUT },
 	{ "buffer-size", required_argument, NULL, OPT_BUFFER_SIZE },
 	{ "max-sessions", required_argument, NULL, OPT_MAX_SESSIONS },
 	{ "once", no_argument, NULL, OPT_ONCE },
@@ -171,6 +176,7 @@ static int parse_options(int argc, char **argv, struct proxy_config *cfg)
 	cfg->vsock_port = PROXY_DEFAULT_VSOCK_PORT;
 	cfg->connect_timeout_ms = PROXY_DEFAULT_CONNECT_MS;
 	cfg->idle_timeout_ms = PROXY_DEFAULT_IDLE_MS;
+	cfg->session_timeout_ms = PROXY_DEFAULT_SESSION_MS;
 	cfg->buffer_size = PROXY_DEFAULT_BUFFER;
 	cfg->max_sessions = PROXY_DEFAULT_MAX_SESSIONS;
 
@@ -217,6 +223,11 @@ static int parse_options(int argc, char **argv, struct proxy_config *cfg)
 			if (parse_number("--idle-timeout", optarg, 1, INT_MAX, &v) < 0)
 				return -1;
 			cfg->idle_timeout_ms = (unsigned int)v;
+			break;
+		case OPT_SESSION_TIMEOUT:
+			if (parse_number("--session-timeout", optarg, 1, INT_MAX, &v) < 0)
+				return -1;
+			cfg->session_timeout_ms = (unsigned int)v;
 			break;
 		case OPT_BUFFER_SIZE:
 			if (parse_number("--buffer-size", optarg, PROXY_MIN_BUFFER, PROXY_MAX_BUFFER, &v) < 0)
@@ -266,6 +277,11 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+}
+
+int proxy_stop_requested(void)
+{
+	return stop_requested != 0;
 }
 
 /* Create the listening socket for the configured guest side; returns fd or -1. */
@@ -513,10 +529,10 @@ int main(int argc, char **argv)
 	listen_fd = open_listener(&cfg);
 	if (listen_fd < 0)
 		return 1;
-	proxy_info("started: guest side %s, KBS %s:%s%s, idle timeout %u ms, buffer %zu bytes",
+	proxy_info("started: guest side %s, KBS %s:%s%s, idle timeout %u ms, session timeout %u ms, buffer %zu bytes",
 		   cfg.guest_mode == PROXY_GUEST_VSOCK ? "vsock" : cfg.unix_path,
 		   cfg.kbs_host, cfg.kbs_port, cfg.use_tls ? " over TLS" : "",
-		   cfg.idle_timeout_ms, cfg.buffer_size);
+		   cfg.idle_timeout_ms, cfg.session_timeout_ms, cfg.buffer_size);
 
 	rc = serve(&cfg, listen_fd);
 

@@ -6,7 +6,10 @@
  * is full. An end of stream from one side is passed on as a half-close
  * (shutdown(SHUT_WR), or a TLS close_notify) once its buffer has drained.
  * The session ends when both directions are closed, on the first read or
- * write error, or when no byte has moved for cfg->idle_timeout_ms.
+ * write error, when no byte has moved for cfg->idle_timeout_ms, when it
+ * has been open for cfg->session_timeout_ms (so a peer that trickles
+ * bytes cannot hold one of the --max-sessions slots for ever), or
+ * PROXY_STOP_GRACE_MS after SIGTERM or SIGINT.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -26,6 +29,10 @@ enum {
 	IO_FAILED = -2,
 };
 
+/* Longest single poll, so that the session deadline and the stop signal
+ * are noticed while both sides are quiet. */
+#define RELAY_POLL_SLICE_MS 200
+
 struct relay_buffer {
 	unsigned char *data;
 	size_t capacity;
@@ -36,6 +43,8 @@ struct relay_buffer {
 struct relay {
 	const struct proxy_config *cfg;
 	unsigned long id;
+	uint64_t started;		/* proxy_now_ms() at the session start */
+	uint64_t stop_seen;		/* when the loop first saw a stop signal, or 0 */
 	int guest_fd;
 	int kbs_fd;
 	SSL *ssl;
@@ -242,18 +251,24 @@ static long relay_step(struct relay *r)
 	return moved;
 }
 
-/* Wait until a side is ready or the idle deadline passes; returns 0, or -1 on idle timeout. */
+/*
+ * Wait until a side is ready, the idle deadline passes or one poll slice
+ * ends; returns 0, or -1 when the idle deadline has passed.
+ */
 static int relay_wait(struct relay *r, uint64_t last_activity)
 {
 	struct pollfd pfd[2];
 	uint64_t now = proxy_now_ms();
 	uint64_t deadline = last_activity + r->cfg->idle_timeout_ms;
-	int rc;
+	uint64_t wait_ms;
 
 	if (r->ssl != NULL && SSL_pending(r->ssl) > 0 && buffer_space(&r->to_guest) > 0)
 		return 0;
 	if (now >= deadline)
 		return -1;
+	wait_ms = deadline - now;
+	if (wait_ms > RELAY_POLL_SLICE_MS)
+		wait_ms = RELAY_POLL_SLICE_MS;
 
 	pfd[0].fd = r->guest_fd;
 	pfd[0].events = 0;
@@ -275,12 +290,36 @@ static int relay_wait(struct relay *r, uint64_t last_activity)
 	if (pfd[1].events == 0)
 		pfd[1].fd = -1;
 
-	do {
-		rc = poll(pfd, 2, (int)(deadline - now));
-	} while (rc < 0 && errno == EINTR);
-	if (rc == 0)
-		return -1;
+	/* A timeout or a signal (EINTR) returns to relay_loop, which checks
+	 * the deadlines and the stop flag before it waits again. */
+	poll(pfd, 2, (int)wait_ms);
 	return 0;
+}
+
+/* Returns nonzero, with the reason logged, when the session has run for
+ * its session timeout or a stop signal's grace period is over. */
+static int relay_expired(struct relay *r)
+{
+	uint64_t now = proxy_now_ms();
+
+	if (now - r->started >= r->cfg->session_timeout_ms) {
+		r->end_reason = "session timeout";
+		r->result->error = 1;
+		proxy_warn("session %lu: open for %u ms, closing (session timeout)",
+			   r->id, r->cfg->session_timeout_ms);
+		return 1;
+	}
+	if (!proxy_stop_requested())
+		return 0;
+	if (r->stop_seen == 0)
+		r->stop_seen = now;
+	if (now - r->stop_seen < PROXY_STOP_GRACE_MS)
+		return 0;
+	r->end_reason = "stopped by a signal";
+	r->result->error = 1;
+	proxy_warn("session %lu: still open %u ms after the stop signal, closing",
+		   r->id, PROXY_STOP_GRACE_MS);
+	return 1;
 }
 
 static void relay_loop(struct relay *r)
@@ -289,6 +328,8 @@ static void relay_loop(struct relay *r)
 	long moved;
 
 	for (;;) {
+		if (relay_expired(r))
+			return;
 		moved = relay_step(r);
 		if (moved < 0)
 			return;
@@ -320,6 +361,7 @@ void proxy_session_run(const struct proxy_config *cfg, int guest_fd, unsigned lo
 	memset(&r, 0, sizeof(r));
 	r.cfg = cfg;
 	r.id = id;
+	r.started = started;
 	r.guest_fd = guest_fd;
 	r.kbs_fd = -1;
 	r.result = result;

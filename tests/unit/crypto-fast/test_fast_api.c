@@ -71,7 +71,7 @@ static void test_key_length_rejected(void **state)
 	static const size_t bad_lens[] = { 0, 8, 15, 17, 20, 31, 33, 64 };
 	uint8_t raw[64] = { 0 };
 	struct tb_aes_key ak;
-	struct tb_gcm_key *gk = aligned_alloc(64, sizeof(*gk));
+	struct tb_gcm_key *gk = fast_test_gcm_key_alloc();
 	size_t i;
 
 	assert_non_null(gk);
@@ -94,7 +94,7 @@ static void test_gcm_length_limit(void **state)
 	const size_t too_long = ((size_t)1 << 36) - 31;
 	uint8_t raw[32] = { 0 }, iv[12] = { 0 }, tag[16] = { 0 };
 	uint8_t byte = 0;
-	struct tb_gcm_key *gk = aligned_alloc(64, sizeof(*gk));
+	struct tb_gcm_key *gk = fast_test_gcm_key_alloc();
 
 	assert_non_null(gk);
 	assert_int_equal(tb_gcm_setkey(gk, raw, sizeof(raw)), 0);
@@ -112,7 +112,7 @@ static void test_key_survives_cap_change(void **state)
 {
 	uint8_t raw[32], iv[12], msg[300], ct[300], ct2[300];
 	uint8_t tag[16], tag2[16];
-	struct tb_gcm_key *gk = aligned_alloc(64, sizeof(*gk));
+	struct tb_gcm_key *gk = fast_test_gcm_key_alloc();
 	size_t t, i;
 
 	assert_non_null(gk);
@@ -248,7 +248,7 @@ static void test_registers_cleared(void **state)
 {
 	uint8_t raw[32] = { 1, 2, 3 }, iv[12] = { 4 }, msg[200] = { 5 };
 	uint8_t ct[200], tag[16], digest[32], regs[16][16], zero[16][16];
-	struct tb_gcm_key *gk = aligned_alloc(64, sizeof(*gk));
+	struct tb_gcm_key *gk = fast_test_gcm_key_alloc();
 	size_t t;
 
 	assert_non_null(gk);

@@ -59,7 +59,7 @@ static int run_gcm_case(enum tb_tier tier, const json_t *tc)
 	uint8_t *ct = fast_test_json_hex(tc, "ct", &ct_len);
 	uint8_t *tag = fast_test_json_hex(tc, "tag", &tag_len);
 	uint8_t *out = calloc(1, msg_len + ct_len + 1);
-	struct tb_gcm_key *gk = aligned_alloc(64, sizeof(*gk));
+	struct tb_gcm_key *gk = fast_test_gcm_key_alloc();
 	uint8_t computed_tag[16];
 	int rc;
 

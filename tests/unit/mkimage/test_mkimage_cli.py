@@ -87,6 +87,37 @@ class MkimageCli(unittest.TestCase):
         self.assertEqual(sha256(img), before)
         self.assertEqual(sorted(os.listdir(self.dir.name)), ["big", "r.img"])
 
+    def test_aux_add_keeps_mode_and_symlink(self):
+        img = self.path("m.img")
+        r = run("mkfs", "-i", img, "-s", "128K", "-K", "01")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        os.chmod(img, 0o600)
+        link = self.path("link.img")
+        os.symlink("m.img", link)
+        blob = self.write("blob", b"entry")
+        r = run("aux", "add", "-i", link,
+                "12345678-1234-4234-8234-123456789abc", blob)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.islink(link))
+        self.assertEqual(os.stat(img).st_mode & 0o7777, 0o600)
+        r = run("aux", "list", "-i", img)
+        self.assertEqual(r.stdout,
+                         "12345678-1234-4234-8234-123456789abc 5\n")
+        self.assertEqual(sorted(os.listdir(self.dir.name)),
+                         ["blob", "link.img", "m.img"])
+
+    def test_mkfs_rejects_non_regular_target(self):
+        fifo = self.path("fifo")
+        os.mkfifo(fifo)
+        blob = self.write("blob", b"entry")
+        r = run("mkfs", "-i", fifo, "-s", "128K", "-K", "01")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("not a regular file", r.stderr)
+        self.assertTrue(os.path.exists(fifo))
+        self.assertFalse(os.path.isfile(fifo))
+        self.assertEqual(sorted(os.listdir(self.dir.name)),
+                         ["blob", "fifo"])
+
     def test_usage_errors(self):
         r = run("mkfs", "-i", self.path("x.img"), "-s", "128K")
         self.assertEqual(r.returncode, 2)

@@ -326,7 +326,12 @@ class DisconnectTest(ProxyTestBase):
         def handler(conn):
             data = recv_all(conn)
             time.sleep(0.3)
-            conn.sendall(os.urandom(MIB))
+            # The proxy closes this connection once the write to the
+            # closed guest fails, so the reply may be cut off by a reset.
+            try:
+                conn.sendall(os.urandom(MIB))
+            except OSError:
+                pass
             return data
 
         kbs, proxy = self.start(handler)
@@ -418,6 +423,42 @@ class TimeoutTest(ProxyTestBase):
         received = recv_all(guest)
         guest.close()
         self.assertEqual(received, b"tick" * 5)
+
+
+    def test_session_timeout_ends_trickling_session(self):
+        # One byte every 100 ms keeps the idle timer from firing, so only
+        # the bound on the whole session can end it.
+        stop = threading.Event()
+
+        def handler(conn):
+            received = recv_all(conn)
+            stop.set()
+            return received
+
+        kbs, proxy = self.start(handler, "--idle-timeout", "10000", "--session-timeout", "600")
+        guest = proxy.connect()
+        start = time.monotonic()
+        sent = 0
+        try:
+            while not stop.is_set() and time.monotonic() - start < 8:
+                guest.sendall(b"x")
+                sent += 1
+                time.sleep(0.1)
+        except OSError:
+            pass
+        elapsed = time.monotonic() - start
+        guest.close()
+        self.assertTrue(stop.is_set())
+        self.assertGreaterEqual(elapsed, 0.5)
+        self.assertLess(elapsed, 5)
+        proxy.wait_for_log(r"session 1: open for 600 ms, closing \(session timeout\)")
+        proxy.wait_for_log(r"session 1: end \(session timeout\)")
+
+    def test_session_timeout_option_checked(self):
+        out = subprocess.run([PROXY, "--kbs", "127.0.0.1:1", "--session-timeout", "0"],
+                             capture_output=True, timeout=10)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn(b"invalid --session-timeout 0", out.stderr)
 
 
 class ConnectTimeoutTest(ProxyTestBase):
@@ -540,6 +581,26 @@ class ModeTest(ProxyTestBase):
         guest.close()
         self.assertEqual(proxy.proc.wait(10), 0)
         self.assertFalse(os.path.exists(proxy.path))
+
+    def test_once_stops_on_sigterm(self):
+        release = threading.Event()
+
+        def handler(conn):
+            release.wait(20)
+            return b""
+
+        kbs, proxy = self.start(handler, "--once")
+        self.cleanups.append(release.set)
+        guest = proxy.connect()
+        guest.sendall(b"req")
+        proxy.wait_for_log(r"session 1: start")
+        start = time.monotonic()
+        proxy.proc.terminate()
+        self.assertEqual(proxy.proc.wait(10), 1)
+        elapsed = time.monotonic() - start
+        guest.close()
+        self.assertLess(elapsed, 5)
+        proxy.wait_for_log(r"session 1: end \(stopped by a signal\)")
 
     def test_unix_connect_mode(self):
         workdir = make_tempdir(prefix="proxy-uc-")
