@@ -56,7 +56,8 @@ ninja -C "$build/host" -j2 tools/tpmboot-mkimage/tpmboot-mkimage \
 	exit 1
 }
 step "building the harness kernel in $build/freestanding"
-configure "$build/freestanding" --cross-file cross/x86_64-freestanding.ini
+configure "$build/freestanding" --cross-file cross/x86_64-freestanding.ini \
+	--buildtype=minsize
 ninja -C "$build/freestanding" -j2 qemu/tpmboot-kernel.elf \
 	>"$build/demo-freestanding.log" 2>&1 || {
 	tail -40 "$build/demo-freestanding.log"

@@ -36,18 +36,25 @@ configure() {
 	}
 }
 
+# The golden vectors: ../shared next to the checkout, or
+# $TPMBOOT_SHARED_DIR.
+shared_opt=""
+[ -n "${TPMBOOT_SHARED_DIR:-}" ] && shared_opt="-Dshared_dir=$TPMBOOT_SHARED_DIR"
+
 mkdir -p build
 configs="host"
-configure host
+configure host $shared_opt
 if [ "$quick" = 0 ]; then
 	# The shipped module is size-optimised; the SIMD libraries in arch/
 	# keep -O2 through their own override.
 	configure freestanding --cross-file cross/x86_64-freestanding.ini \
 		--buildtype=minsize
-	configure asan -Db_sanitize=address,undefined -Db_lundef=false
+	configure asan -Db_sanitize=address,undefined -Db_lundef=false $shared_opt
 	CC=clang configure fuzz -Dfuzz=true -Db_sanitize=address,undefined \
-		-Db_lundef=false
-	configs="host freestanding asan fuzz"
+		-Db_lundef=false $shared_opt
+	# The freestanding build comes first: the end-to-end tests of the host
+	# build boot its harness kernel.
+	configs="freestanding host asan fuzz"
 fi
 
 status=0

@@ -223,6 +223,25 @@ static int find_nvchip(void *ctx, uint64_t inode, uint32_t flags)
 	return 0;
 }
 
+/* Reads the whole NVChip once, so every block of it is authenticated
+ * before the boot reports success; the copy is wiped. */
+static int read_nvchip_once(struct tpmboot_fs *fs, size_t *size)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	rc = tb_cocoonfs_file_size(fs, TPMBOOT_INODE_NVCHIP, size);
+	if (rc != TPMBOOT_OK)
+		return rc;
+	buf = tb_alloc(*size > 0 ? *size : 1);
+	if (buf == NULL)
+		return TPMBOOT_E_NO_MEMORY;
+	rc = tb_cocoonfs_read_file(fs, TPMBOOT_INODE_NVCHIP, buf, *size, &len);
+	tb_free_secret(buf, *size);
+	return rc;
+}
+
 /* Step 5: open the image with Key1 and check the NV state. An image
  * without NVChip is valid: the vTPM then manufactures fresh state. */
 static int step_mount(struct boot_state *st, struct tpmboot_fs **fs_out)
@@ -235,7 +254,7 @@ static int step_mount(struct boot_state *st, struct tpmboot_fs **fs_out)
 	if (rc == TPMBOOT_OK)
 		rc = tb_cocoonfs_list_inodes(*fs_out, find_nvchip, &present);
 	if (rc == TPMBOOT_OK && present)
-		rc = tb_cocoonfs_file_size(*fs_out, TPMBOOT_INODE_NVCHIP, &size);
+		rc = read_nvchip_once(*fs_out, &size);
 	if (rc != TPMBOOT_OK) {
 		tb_cocoonfs_close(*fs_out);
 		*fs_out = NULL;
@@ -335,7 +354,7 @@ int tpmboot_run(const struct tpmboot_platform *platform,
 	tb_info("boot: svsm-tpmboot starting (API %u, crypto tier %d)",
 		TPMBOOT_API_VERSION, (int)tb_fast_tier());
 
-	/* The state holds Key1 and is larger than a comfortable stack frame. */
+	/* The state contains Key1 and is too large for a small stack frame. */
 	st = tb_calloc(1, sizeof(*st));
 	if (st == NULL)
 		return TPMBOOT_E_NO_MEMORY;

@@ -47,11 +47,15 @@ static int peek_sizes(const uint8_t *head, size_t integrity_off,
 	return 0;
 }
 
-/* Reads the header of header_len bytes at byte offset base and verifies
- * it in place. */
+/*
+ * Reads the header of header_len bytes at byte offset base and verifies it
+ * in place. The magic must still be the one the first read showed, since
+ * it selected this header's parser.
+ */
 static int read_verified(struct tb_cocoonfs_meta *meta, uint64_t base,
 			 size_t header_len, size_t integrity_off,
-			 const char *what, uint8_t **out)
+			 const uint8_t magic[CCFS_MAGIC_LEN], const char *what,
+			 uint8_t **out)
 {
 	uint8_t *buf = tb_alloc(header_len);
 	int rc;
@@ -59,6 +63,10 @@ static int read_verified(struct tb_cocoonfs_meta *meta, uint64_t base,
 	if (buf == NULL)
 		return TPMBOOT_E_NO_MEMORY;
 	rc = ccfs_dev_read(&meta->dev, base, buf, header_len);
+	if (rc == 0 && memcmp(buf, magic, CCFS_MAGIC_LEN) != 0) {
+		tb_err("cocoonfs: %s magic changed between two reads", what);
+		rc = TPMBOOT_E_COCOONFS_TORN;
+	}
 	if (rc == 0)
 		rc = ccfs_integrity_verify(buf, header_len, CCFS_MAGIC_LEN,
 					   integrity_off - CCFS_MAGIC_LEN,
@@ -156,7 +164,7 @@ static int read_static(struct tb_cocoonfs_meta *meta, const uint8_t *head)
 	rc = check_device(meta);
 	if (rc == 0)
 		rc = read_verified(meta, 0, (size_t)meta->static_len,
-				   CCFS_STATIC_INTEGRITY_OFFSET,
+				   CCFS_STATIC_INTEGRITY_OFFSET, static_magic,
 				   "static image header", &buf);
 	if (rc != 0)
 		return rc;
@@ -203,7 +211,7 @@ static int read_mkfsinfo(struct tb_cocoonfs_meta *meta, const uint8_t *head,
 	rc = check_device(meta);
 	if (rc == 0)
 		rc = read_verified(meta, base, (size_t)header_len,
-				   CCFS_MKFS_INTEGRITY_OFFSET,
+				   CCFS_MKFS_INTEGRITY_OFFSET, mkfsinfo_magic,
 				   "filesystem creation info header", &buf);
 	if (rc != 0)
 		return rc;

@@ -1,5 +1,5 @@
 /*
- * Log lines and bounded formatting. Formatting goes through picolibc's
+X
  * integer-only vsnprintf in the freestanding build (no floating point), the
  * host C library's in the host build; callers use only integer conversions.
  */

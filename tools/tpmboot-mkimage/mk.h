@@ -86,8 +86,30 @@ int mk_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 int mk_platform_attach(void);
 int mk_random(uint8_t *buf, size_t len);
 int mk_read_file(const char *path, uint8_t **data, size_t *len);
+/*
+ * Writes data to a temporary file next to path, syncs it and renames it
+ * over path, so that a failure never leaves a half-written file. With
+ * private_mode the file is created 0600 (for key material); otherwise an
+ * existing file keeps its mode and a new one gets 0644. An existing path
+ * must be a regular file, and a symbolic link is followed.
+ */
 int mk_write_file_atomic(const char *path, const uint8_t *data, size_t len,
-			 int exclusive_mode_0600);
+			 int private_mode);
+
+/* A file written and synced next to its path but not yet renamed over
+ * it, so that a command can write several files all or none. */
+struct mk_staged_file {
+	char *target;   /* resolved final path */
+	char *tmp;      /* temporary file next to it */
+};
+/* The first half of mk_write_file_atomic(): on error nothing is left. */
+int mk_stage_file(const char *path, const uint8_t *data, size_t len,
+		  int private_mode, struct mk_staged_file *sf);
+/* Renames the staged file over its path and frees sf. After a failed
+ * rename the temporary file stays and the error names it. */
+int mk_commit_file(struct mk_staged_file *sf);
+/* Removes the temporary file and frees sf. */
+void mk_discard_file(struct mk_staged_file *sf);
 int mk_parse_hex(const char *hex, uint8_t *out, size_t cap, size_t *len);
 int mk_parse_uuid(const char *text, uint8_t uuid[MK_UUID_LEN]);
 void mk_format_uuid(const uint8_t uuid[MK_UUID_LEN], char out[37]);

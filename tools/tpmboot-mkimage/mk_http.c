@@ -182,6 +182,26 @@ static int parse_response(char *resp, size_t len, int *status, char **body,
 	return MK_OK;
 }
 
+/* Copies up to cap - 1 bytes of an untrusted body into out with every
+ * byte outside printable ASCII replaced by '?', so that a KBS (or anyone
+ * on the plain HTTP path) cannot send control sequences to the
+ * terminal. */
+static const char *printable(const char *body, size_t len, char *out,
+			     size_t cap)
+{
+	size_t i;
+
+	if (len > cap - 1)
+		len = cap - 1;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)body[i];
+
+		out[i] = c >= 0x20 && c <= 0x7E ? (char)c : '?';
+	}
+	out[len] = '\0';
+	return out;
+}
+
 /*
  * POSTs body (JSON) to url's prefix + path with a bearer token and
  * returns the body of a 200 response in a malloc'ed string.
@@ -192,6 +212,7 @@ int mk_http_post(const char *url, const char *path, const char *bearer,
 	struct url u;
 	char *req = NULL, *resp = NULL, *rbody = NULL;
 	size_t resp_len = 0, rbody_len = 0, req_cap;
+	char shown[201];
 	int fd = -1, status = 0, rc;
 
 	if ((rc = parse_url(url, &u)) != MK_OK || (rc = connect_to(&u, &fd)) != MK_OK)
@@ -217,7 +238,8 @@ int mk_http_post(const char *url, const char *path, const char *bearer,
 		rc = parse_response(resp, resp_len, &status, &rbody, &rbody_len);
 	if (rc == MK_OK && status != 200)
 		rc = mk_fail(MK_E_WRAP, "the KBS answered %s%s with HTTP %d: "
-			     "%.200s", u.prefix, path, status, rbody);
+			     "%s", u.prefix, path, status,
+			     printable(rbody, rbody_len, shown, sizeof(shown)));
 	if (rc == MK_OK) {
 		*response = strdup(rbody);
 		*response_len = rbody_len;

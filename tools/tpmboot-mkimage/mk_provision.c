@@ -311,21 +311,14 @@ int mk_build_wrapped_entry(const struct mk_provision *pv,
 	return rc;
 }
 
-static int write_key1(const struct mk_provision *pv, const uint8_t *key1,
-		      size_t key1_len)
+static void print_key1(const uint8_t *key1, size_t key1_len)
 {
 	size_t i;
-	int rc = MK_OK;
 
-	if (pv->key1_out != NULL)
-		rc = mk_write_file_atomic(pv->key1_out, key1, key1_len, 1);
-	if (rc == MK_OK && pv->print_key1) {
-		for (i = 0; i < key1_len; i++)
-			printf("%02x", key1[i]);
-		printf("\n");
-		fflush(stdout);
-	}
-	return rc;
+	for (i = 0; i < key1_len; i++)
+		printf("%02x", key1[i]);
+	printf("\n");
+	fflush(stdout);
 }
 
 int mk_provision_run(const struct mk_provision *pv)
@@ -340,7 +333,8 @@ int mk_provision_run(const struct mk_provision *pv)
 	struct mk_file files[2];
 	struct mk_aux_entry aux;
 	static const uint8_t uuid[MK_UUID_LEN] = TPMBOOT_WRAPKEY_UUID;
-	int rc;
+	struct mk_staged_file key1_file;
+	int rc, key1_staged = 0;
 
 	if (key1_len < TB_WRAPKEY_KEY1_MIN || key1_len > TB_WRAPKEY_KEY1_MAX)
 		return mk_fail(MK_E_USAGE, "Key1 of %zu bytes is outside %u..%u",
@@ -385,10 +379,25 @@ int mk_provision_run(const struct mk_provision *pv)
 	aux.data = entry;
 	aux.len = entry_len;
 	rc = mk_mkfs(&p, key1, key1_len, files, 2, &aux, 1, &image, &image_len);
+
+	/* Key1 is staged before the image replaces the old one and renamed
+	 * after it, so a failure to write either file changes neither. Only
+	 * a failed rename of the staged Key1 comes after the image, and it
+	 * leaves Key1 in the temporary file that the error names. */
+	if (rc == MK_OK && pv->key1_out != NULL) {
+		rc = mk_stage_file(pv->key1_out, key1, key1_len, 1, &key1_file);
+		key1_staged = rc == MK_OK;
+	}
 	if (rc == MK_OK)
 		rc = mk_write_file_atomic(pv->image_path, image, image_len, 0);
-	if (rc == MK_OK)
-		rc = write_key1(pv, key1, key1_len);
+	if (key1_staged) {
+		if (rc == MK_OK)
+			rc = mk_commit_file(&key1_file);
+		else
+			mk_discard_file(&key1_file);
+	}
+	if (rc == MK_OK && pv->print_key1)
+		print_key1(key1, key1_len);
 out:
 	mk_wipe(key1, sizeof(key1));
 	if (nvchip)

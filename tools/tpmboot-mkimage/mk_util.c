@@ -203,40 +203,36 @@ static int resolve_target(const char *path, int private_mode, char **target,
 	return MK_OK;
 }
 
-/*
- * Writes data to a temporary file next to path, syncs it and renames it
- * over path, so that a failure never leaves a half-written file. With
- * private_mode the file is created 0600 (for key material); otherwise an
- * existing file keeps its mode and a new one gets 0644.
- */
-int mk_write_file_atomic(const char *path, const uint8_t *data, size_t len,
-			 int private_mode)
+int mk_stage_file(const char *path, const uint8_t *data, size_t len,
+		  int private_mode, struct mk_staged_file *sf)
 {
-	char *target = NULL, *tmp;
 	size_t plen, off = 0;
 	mode_t mode;
 	int fd, rc;
 
-	rc = resolve_target(path, private_mode, &target, &mode);
+	sf->target = NULL;
+	sf->tmp = NULL;
+	rc = resolve_target(path, private_mode, &sf->target, &mode);
 	if (rc != MK_OK)
 		return rc;
-	plen = strlen(target);
-	tmp = malloc(plen + 16);
-	if (tmp == NULL) {
-		free(target);
+	plen = strlen(sf->target);
+	sf->tmp = malloc(plen + 16);
+	if (sf->tmp == NULL) {
+		mk_discard_file(sf);
 		return mk_fail(MK_E_NO_MEMORY, "out of memory");
 	}
-	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", target);
-	fd = mkstemp(tmp);
+	snprintf(sf->tmp, plen + 16, "%s.tmp.XXXXXX", sf->target);
+	fd = mkstemp(sf->tmp);
 	if (fd < 0) {
 		rc = mk_fail(MK_E_IO, "cannot create a temporary file next to "
-			     "%s: %s", target, strerror(errno));
-		free(tmp);
-		free(target);
+			     "%s: %s", sf->target, strerror(errno));
+		free(sf->tmp);
+		sf->tmp = NULL;
+		mk_discard_file(sf);
 		return rc;
 	}
 	if (mode != 0600 && fchmod(fd, mode) != 0)
-		rc = mk_fail(MK_E_IO, "cannot set the mode of %s: %s", tmp,
+		rc = mk_fail(MK_E_IO, "cannot set the mode of %s: %s", sf->tmp,
 			     strerror(errno));
 	while (off < len && rc == MK_OK) {
 		ssize_t n = write(fd, data + off, len - off);
@@ -244,22 +240,55 @@ int mk_write_file_atomic(const char *path, const uint8_t *data, size_t len,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			rc = mk_fail(MK_E_IO, "cannot write %s: %s", tmp,
+			rc = mk_fail(MK_E_IO, "cannot write %s: %s", sf->tmp,
 				     strerror(errno));
 		else
 			off += (size_t)n;
 	}
 	if (rc == MK_OK && fsync(fd) != 0)
-		rc = mk_fail(MK_E_IO, "cannot sync %s: %s", tmp,
+		rc = mk_fail(MK_E_IO, "cannot sync %s: %s", sf->tmp,
 			     strerror(errno));
 	close(fd);
-	if (rc == MK_OK && rename(tmp, target) != 0)
-		rc = mk_fail(MK_E_IO, "cannot rename %s to %s: %s", tmp, target,
-			     strerror(errno));
 	if (rc != MK_OK)
-		unlink(tmp);
-	free(tmp);
-	free(target);
+		mk_discard_file(sf);
+	return rc;
+}
+
+int mk_commit_file(struct mk_staged_file *sf)
+{
+	int rc = MK_OK;
+
+	/* The temporary file stays after a failed rename, because it may
+	 * hold the only copy of a key. */
+	if (rename(sf->tmp, sf->target) != 0)
+		rc = mk_fail(MK_E_IO, "cannot rename %s to %s: %s; the data "
+			     "is left in %s", sf->tmp, sf->target,
+			     strerror(errno), sf->tmp);
+	free(sf->tmp);
+	free(sf->target);
+	sf->tmp = NULL;
+	sf->target = NULL;
+	return rc;
+}
+
+void mk_discard_file(struct mk_staged_file *sf)
+{
+	if (sf->tmp != NULL)
+		unlink(sf->tmp);
+	free(sf->tmp);
+	free(sf->target);
+	sf->tmp = NULL;
+	sf->target = NULL;
+}
+
+int mk_write_file_atomic(const char *path, const uint8_t *data, size_t len,
+			 int private_mode)
+{
+	struct mk_staged_file sf;
+	int rc = mk_stage_file(path, data, len, private_mode, &sf);
+
+	if (rc == MK_OK)
+		rc = mk_commit_file(&sf);
 	return rc;
 }
 

@@ -145,21 +145,28 @@ static void protect_header(uint8_t *h, size_t integ)
 	protect_extent(h, HEADER_LEN, 8, integ);
 }
 
-/* Builds a 128-byte static header with the layout and a salt length byte
- * of salt_len. Salt bytes that fit are 0xA5. */
-static void build_static(uint8_t *out, const uint8_t layout[21],
-			 unsigned salt_len)
+/* Builds a 128-byte header in the static header format with the given
+ * magic, the layout and a salt length byte of salt_len. Salt bytes that
+ * fit are 0xA5. */
+static void build_static_magic(uint8_t *out, const char *magic,
+			       const uint8_t layout[21], unsigned salt_len)
 {
 	size_t salt_off = STATIC_INTEGRITY_OFFSET + 9, i;
 
 	memset(out, 0, BLOCK_LEN);
-	memcpy(out, "COCOONFS", 8);
+	memcpy(out, magic, 8);
 	out[8] = 1;
 	memcpy(out + 9, layout, 21);
 	out[STATIC_SALT_LEN_OFFSET] = (uint8_t)salt_len;
 	for (i = 0; i < salt_len && salt_off + i < HEADER_LEN; i++)
 		out[salt_off + i] = 0xA5;
 	protect_header(out, STATIC_INTEGRITY_OFFSET);
+}
+
+static void build_static(uint8_t *out, const uint8_t layout[21],
+			 unsigned salt_len)
+{
+	build_static_magic(out, "COCOONFS", layout, salt_len);
 }
 
 /* Builds a 128-byte mkfsinfo header without aux metadata. */
@@ -270,6 +277,23 @@ static void test_static_header_layout_changes(void **state)
 	assert_int_equal(tb_test_platform_fini(&tp), 0);
 }
 
+/* The second read returns a valid static header whose magic is the
+ * mkfsinfo one, so the magic that selected the parser has changed. */
+static void test_static_header_magic_changes(void **state)
+{
+	struct tb_test_platform tp;
+	struct tb_cocoonfs_meta *meta = NULL;
+
+	(void)state;
+	device_init(&tp);
+	build_static(dev.first, small_layout, 0);
+	build_static_magic(dev.later, "CCFSMKFS", small_layout, 0);
+	assert_int_equal(tb_cocoonfs_probe(&meta), TPMBOOT_E_COCOONFS_TORN);
+	assert_null(meta);
+	assert_true(tb_test_log_contains(&tp, "magic changed between two reads"));
+	assert_int_equal(tb_test_platform_fini(&tp), 0);
+}
+
 /* The same salt length change on a mkfsinfo header. */
 static void test_mkfsinfo_salt_changes(void **state)
 {
@@ -363,6 +387,7 @@ int main(void)
 		cmocka_unit_test(test_built_headers_probe),
 		cmocka_unit_test(test_static_header_salt_changes),
 		cmocka_unit_test(test_static_header_layout_changes),
+		cmocka_unit_test(test_static_header_magic_changes),
 		cmocka_unit_test(test_mkfsinfo_salt_changes),
 		cmocka_unit_test(test_aux_chain_over_limit),
 		cmocka_unit_test(test_aux_chain_under_limit),

@@ -309,6 +309,78 @@ static void test_mkfs_image_reserve(void **state)
 	free(image);
 }
 
+/* Rewrites the chain pointers of the aux extent at AB ab (len_ab ABs,
+ * a group head when head is set) and re-applies its integrity data, as a
+ * hostile image would carry them. */
+static void set_chain_pointers(uint8_t *image, uint64_t ab, size_t len_ab,
+			       int head, uint64_t next, uint64_t next2)
+{
+	size_t len = len_ab * 128;
+	uint8_t *copy = malloc(len);
+
+	memcpy(copy, image + ab * 128, len);
+	assert_int_equal(ccfs_integrity_verify(copy, len, 0, head ? 17 : 16, 2,
+					       TPMBOOT_LOG_ERROR, "aux", ab), 0);
+	tb_store_le64(copy, next);
+	tb_store_le64(copy + 8, next2);
+	mk_integrity_apply(copy, len, 0, head ? 17 : 16, 2);
+	memcpy(image + ab * 128, copy, len);
+	free(copy);
+}
+
+/* Hostile chain pointers in an intact group head: every one is rejected
+ * with MK_E_FORMAT (or, for a head that points at itself, with a group 1
+ * that is empty), and a failed update leaves the image byte-identical. */
+static void test_hostile_chain_pointers(void **state)
+{
+	/* p01: group heads at ABs 176 and 320, 12-AB extents, 4-AB
+	 * alignment, 2 KiB of static and mutable header before AB 16. */
+	const uint64_t g0 = 176, g1 = 320, len_ab = 12;
+	const uint64_t ptr_g0 = g0 << 7 | (len_ab - 1) << 1;
+	const uint64_t ptr_g1 = g1 << 7 | (len_ab - 1) << 1;
+	const struct {
+		uint64_t next, next2;
+		int want;
+	} cases[] = {
+		{ (uint64_t)8 << 7 | 3 << 1, ptr_g1, MK_E_FORMAT },   /* header */
+		{ (uint64_t)178 << 7 | 3 << 1, ptr_g1, MK_E_FORMAT }, /* unaligned */
+		{ ptr_g1 | 1, ptr_g1, MK_E_FORMAT },                  /* flag bit */
+		{ (uint64_t)1 << 40 | 3 << 1, ptr_g1, MK_E_FORMAT },  /* beyond */
+		{ (uint64_t)180 << 7 | 3 << 1, ptr_g1, MK_E_FORMAT }, /* overlap */
+		{ UINT64_MAX, ptr_g1, MK_E_FORMAT },                  /* nil */
+		{ ptr_g0, ptr_g0, MK_E_NOSPACE },                     /* self */
+	};
+	size_t i, len;
+	uint8_t *orig = mt_load_image("p01-default-svsm.img", &len);
+
+	(void)state;
+	assert_int_equal(tb_load_le64(orig + 512), ptr_g0);
+	assert_int_equal(tb_load_le64(orig + 520), ptr_g1);
+	for (i = 0; i < TB_ARRAY_SIZE(cases); i++) {
+		uint8_t *image = malloc(len), *before = malloc(len);
+		struct mk_aux aux = { 0 };
+		int unformatted = 0, rc;
+
+		memcpy(image, orig, len);
+		set_chain_pointers(image, g0, len_ab, 1, cases[i].next,
+				   cases[i].next2);
+		memcpy(before, image, len);
+
+		rc = mk_aux_read_image(image, len, &aux, &unformatted);
+		if (cases[i].want == MK_E_FORMAT)
+			assert_int_equal(rc, MK_E_FORMAT);
+		mk_aux_free(&aux);
+		assert_int_equal(mk_aux_offline_update(image, len, MK_AUX_ADD,
+						       last_uuid,
+						       (const uint8_t *)"x", 1, 0),
+				 cases[i].want);
+		assert_memory_equal(image, before, len);
+		free(before);
+		free(image);
+	}
+	free(orig);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -318,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_update_refusals),
 		cmocka_unit_test(test_remove_duplicate),
 		cmocka_unit_test(test_mkfs_image_reserve),
+		cmocka_unit_test(test_hostile_chain_pointers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

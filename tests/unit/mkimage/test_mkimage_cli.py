@@ -4,10 +4,12 @@ and that failed commands leave files untouched. The image contents are
 checked against the reader by the C tests; here the tool's own
 "aux list" reads them back."""
 import hashlib
+import http.server
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 
 TOOL = None
@@ -164,6 +166,55 @@ class MkimageCli(unittest.TestCase):
         self.assertEqual(len(key1), 32)
         self.assertEqual(r.stdout, key1.hex() + "\n")
         self.assertEqual(os.stat(out).st_mode & 0o777, 0o600)
+
+    def test_provision_failed_key1_out_keeps_image(self):
+        kek = self.write("kek", bytes(range(32)))
+        img = self.path("p.img")
+        r = run("mkfs", "-i", img, "-s", "256K", "-K", "01")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        before = sha256(img)
+        r = run("provision", "-i", img, "--wrap", "kbs-unwrap",
+                "--kek-file", kek, "--key-id", "kek-1", "--print-key1",
+                "--key1-out", self.path("missing/key1"))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cannot create a temporary file next to", r.stderr)
+        self.assertEqual(r.stdout, "")
+        self.assertEqual(sha256(img), before)
+        self.assertEqual(sorted(os.listdir(self.dir.name)), ["kek", "p.img"])
+
+    def test_kbs_error_body_is_sanitised(self):
+        # The admin call is plain HTTP, so whoever is on the path can
+        # answer it; terminal control sequences must not reach stderr.
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                body = b'{"type":"\x1b]0;owned\x07\x1b[2J","x":"\xff"}'
+                self.send_response(401)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        token = self.write("token", b"secret-token\n")
+        img = self.path("k.img")
+        r = subprocess.run([TOOL, "provision", "-i", img, "--wrap",
+                            "kbs-unwrap", "--key-id", "kek-1", "--kbs",
+                            "http://127.0.0.1:%d" % server.server_port,
+                            "--kbs-admin-token-file", token],
+                           capture_output=True, timeout=120)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"with HTTP 401", r.stderr)
+        self.assertIn(b'{"type":"?]0;owned??[2J","x":"?"}', r.stderr)
+        self.assertNotIn(b"\x1b", r.stderr)
+        self.assertNotIn(b"\x07", r.stderr)
+        self.assertFalse(os.path.exists(img))
 
     def test_provision_needs_key_id(self):
         kek = self.write("kek", bytes(32))

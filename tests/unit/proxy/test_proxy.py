@@ -624,7 +624,7 @@ class ModeTest(ProxyTestBase):
         out = subprocess.run([PROXY, "--help"], capture_output=True, timeout=10)
         self.assertEqual(out.returncode, 0)
         for option in (b"--vsock-port", b"--unix ", b"--unix-connect", b"--kbs", b"--ca-file", b"--idle-timeout",
-                       b"--connect-timeout", b"--buffer-size", b"--max-sessions"):
+                       b"--connect-timeout", b"--session-timeout", b"--buffer-size", b"--max-sessions"):
             self.assertIn(option, out.stdout)
         cases = [
             ([], b"--kbs HOST:PORT is required"),
