@@ -75,6 +75,14 @@ echo "$artifacts" | while IFS='|' read -r name sum how; do
 	echo "fetch-deps: $name fetched, SHA-256 verified"
 done
 
+# The stock mbedTLS source tree, for the benchmark's unmodified mbedTLS
+# build (bench/); the module's own build unpacks the tarball through its
+# meson wrap.
+if [ ! -f "$deps/src/mbedtls-3.6.6/library/aes.c" ]; then
+	mkdir -p "$deps/src"
+	tar -C "$deps/src" -xjf "$cache/mbedtls_3.6.6.orig.tar.bz2"
+fi
+
 # The Wycheproof JSON files: extracted once next to the other dependencies.
 wp="$deps/wycheproof"
 if [ ! -f "$wp/.done" ]; then

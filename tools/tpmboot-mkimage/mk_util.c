@@ -188,18 +188,21 @@ static int resolve_target(const char *path, int private_mode, char **target,
 			return mk_fail(MK_E_IO, "cannot check %s: %s", path,
 				       strerror(errno));
 		*target = strdup(path);
-	} else if (!S_ISREG(st.st_mode)) {
-		return mk_fail(MK_E_IO, "%s is not a regular file; write the "
-			       "image to a file and copy it onto the device "
-			       "afterwards", path);
-	} else {
-		/* Never loosen the mode of a file made for key material. */
-		if (!private_mode)
-			*mode = st.st_mode & 07777;
-		*target = realpath(path, NULL);
+		if (*target == NULL)
+			return mk_fail(MK_E_NO_MEMORY, "out of memory");
+		return MK_OK;
 	}
+	if (!S_ISREG(st.st_mode))
+		return mk_fail(MK_E_IO, "%s is not a regular file; write to a "
+			       "regular file and copy it from there", path);
+
+	/* Never loosen the mode of a file made for key material. */
+	if (!private_mode)
+		*mode = st.st_mode & 07777;
+	*target = realpath(path, NULL);
 	if (*target == NULL)
-		return mk_fail(MK_E_NO_MEMORY, "out of memory");
+		return mk_fail(MK_E_IO, "cannot resolve %s: %s", path,
+			       strerror(errno));
 	return MK_OK;
 }
 
