@@ -182,10 +182,9 @@ static int parse_response(char *resp, size_t len, int *status, char **body,
 	return MK_OK;
 }
 
-/* Copies up to cap - 1 bytes of an untrusted body into out with every
- * byte outside printable ASCII replaced by '?', so that a KBS (or anyone
- * on the plain HTTP path) cannot send control sequences to the
- * terminal. */
+/* Copies up to cap - 1 bytes of an untrusted body into out and replaces
+ * every byte outside printable ASCII with '?'. A KBS, or anyone on the
+ * plain HTTP path, thus cannot send control sequences to the terminal. */
 static const char *printable(const char *body, size_t len, char *out,
 			     size_t cap)
 {
