@@ -154,6 +154,12 @@ out:
 	free(key64);
 	free(body);
 	free(resp);
+	/* jansson keeps its own copy of the base64 Key1; wipe it too. */
+	if (req && json_is_string(json_object_get(req, "key"))) {
+		json_t *k = json_object_get(req, "key");
+
+		mk_wipe((char *)json_string_value(k), json_string_length(k));
+	}
 	json_decref(req);
 	json_decref(doc);
 	return rc;
