@@ -46,7 +46,7 @@ static int cmp_double(const void *a, const void *b)
 /* Raw key of an image from the manifest; returns its length or 0. */
 static size_t manifest_key(const char *dir, const char *file, uint8_t *key)
 {
-	char path[4096];
+	char path[8192];
 	json_t *root, *images;
 	size_t i, len = 0;
 
@@ -151,7 +151,7 @@ static int bench_large(const char *dir, int runs)
 	struct tb_test_platform tp;
 	struct read_job job = { 0 };
 	uint8_t key[64];
-	char path[4096];
+	char path[8192];
 	double mbps[RUNS];
 	int i;
 
@@ -190,7 +190,7 @@ static int bench_nvchip(const char *dir)
 	struct tb_test_platform tp;
 	struct read_job job = { 0 };
 	uint8_t key[64], nvchip[16384];
-	char path[4096];
+	char path[8192];
 	size_t stack_peak;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, NVCHIP_IMAGE);

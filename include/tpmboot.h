@@ -185,6 +185,22 @@ struct tpmboot_config {
 	uint32_t kbs_max_retries;
 
 	/*
+	 * Pinned KBS release key, or NULL to accept unsigned releases: a P-256
+	 * public key in SEC 1 uncompressed form (65 bytes, 0x04 || x || y).
+	 * When set, a kbs-unwrap response must carry a "release-signature" by
+	 * this key over the session nonce, the TEE key and the JWE
+	 * (docs/kbs-protocol.md), checked before the JWE is decrypted. The
+	 * resource and trustee-pkcs11 wrap modes then fail with
+	 * TPMBOOT_E_KBS_RELEASE_UNAUTHENTICATED, because their responses
+	 * carry no signature. The key is only as trustworthy as its source:
+	 * the SVSM should take it from measured launch data (the IGVM image,
+	 * or host-supplied data whose hash is HOST_DATA in the report) so that
+	 * the KBS's attestation policy covers it. The module does not check
+	 * that binding itself.
+	 */
+	const uint8_t *kbs_release_key;
+
+	/*
 	 * SEV-SNP, module's own guest-message driver (snp_guest_request set):
 	 * the VMPCK (32 bytes), its index and the last sequence number used,
 	 * updated in place (it advances by 2 per completed request). Linux

@@ -170,6 +170,41 @@ int tb_kbs_attest(struct tb_kbs_session *session,
 	return 0;
 }
 
+static const char *wrap_mode_name(enum tb_kbs_wrap_mode mode)
+{
+	switch (mode) {
+	case TB_KBS_WRAP_KBS_UNWRAP:
+		return "kbs-unwrap";
+	case TB_KBS_WRAP_TRUSTEE_PKCS11:
+		return "trustee-pkcs11";
+	case TB_KBS_WRAP_RESOURCE:
+		return "resource";
+	}
+	return "unknown";
+}
+
+/*
+ * Applies the pinned KBS release key (config->kbs_release_key) before any
+ * key request goes out. With a pinned key only kbs-unwrap, whose responses
+ * are signed, may run; there is no override. Without one, logs the one
+ * warning per boot that the release is not authenticated.
+ */
+static int check_release_authentication(const struct tb_kbs_key_request *request)
+{
+	const struct tpmboot_config *cfg = tb_config();
+
+	if (!cfg->kbs_release_key) {
+		tb_warn("kbs: no KBS release key is pinned, so the key release is not authenticated and the host could supply Key1");
+		return 0;
+	}
+	if (request->mode != TB_KBS_WRAP_KBS_UNWRAP) {
+		tb_err("kbs: wrap mode %s cannot be authenticated: a KBS release key is pinned and only kbs-unwrap responses carry a release signature",
+		       wrap_mode_name(request->mode));
+		return TPMBOOT_E_KBS_RELEASE_UNAUTHENTICATED;
+	}
+	return 0;
+}
+
 int tb_kbs_fetch_key(struct tb_kbs_session *session,
 		     const struct tb_kbs_key_request *request, uint8_t *key1,
 		     size_t key1_cap, size_t *key1_len)
@@ -186,6 +221,11 @@ int tb_kbs_fetch_key(struct tb_kbs_session *session,
 		tb_err("kbs: tb_kbs_fetch_key called without a request");
 		tb_memzero(key1, key1_cap);
 		return fail(session, TPMBOOT_E_INVALID_ARGUMENT);
+	}
+	rc = check_release_authentication(request);
+	if (rc) {
+		tb_memzero(key1, key1_cap);
+		return fail(session, rc);
 	}
 
 	if (session->protocol == TPMBOOT_KBS_TRUSTEE)

@@ -9,6 +9,7 @@
 #include "kbs/kbs_base64.h"
 #include "kbs/kbs_evidence.h"
 #include "kbs/kbs_jwe.h"
+#include "kbs/kbs_release.h"
 #include "kbs/kbs_session.h"
 #include "kbs/kbs_text.h"
 
@@ -447,6 +448,16 @@ int kbs_trustee_fetch_key(struct tb_kbs_session *s,
 		tb_free(body);
 	if (rc)
 		return rc;
+
+	/* tb_kbs_fetch_key() let only kbs-unwrap through when a key is
+	 * pinned; its signature must verify before the JWE is touched. */
+	if (tb_config()->kbs_release_key) {
+		rc = kbs_release_verify(s, tb_config()->kbs_release_key,
+					(const char *)resp.body, resp.body_len);
+		if (rc)
+			return rc;
+		tb_info("kbs: release signature of the KBS verified");
+	}
 
 	rc = kbs_jwe_decrypt(&s->key, (const char *)resp.body, resp.body_len,
 			     key1, key1_cap, key1_len);

@@ -14,6 +14,10 @@ Names:
   slow            sleep ARG milliseconds before responding
   cut             send the headers and half of the body, then close
   wrong-cookie    /auth sets a kbs-session-id cookie that names no session
+  release-strip        a tpmboot-unwrap response lacks its release-signature
+  release-other-nonce  the release-signature covers a random nonce, not the session's
+  release-swap-jwe     the JWE carries a substituted key, the signature is the real one's
+  release-fake-kbs     a fake KBS: substituted key, signed with a fresh key (even without --release-key)
 """
 
 import threading
@@ -27,6 +31,10 @@ FAULT_NAMES = (
     "slow",
     "cut",
     "wrong-cookie",
+    "release-strip",
+    "release-other-nonce",
+    "release-swap-jwe",
+    "release-fake-kbs",
 )
 
 

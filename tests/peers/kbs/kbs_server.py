@@ -6,7 +6,7 @@ Endpoints (all under /kbs/v0):
   POST attest                     verify SNP or TDX evidence and the runtime-data binding
   GET  resource/<repo>/<type>/<tag>   return a stored resource as a JWE
   POST tpmboot-unwrap/wrap        admin: wrap a key under a named AES-256-GCM KEK
-  POST tpmboot-unwrap/unwrap      attested: unwrap a key, return it as a JWE
+  POST tpmboot-unwrap/unwrap      attested: unwrap a key, return it as a JWE (signed with --release-key)
   POST pkcs11/wrap-key            admin: RSA-OAEP-256 encrypt the raw body
   GET  pkcs11/wrap-key            attested: RSA-OAEP-256 decrypt the raw body, return a JWE
   POST pkcs11/resource/<r>/<t>/<g>    admin: store a resource
@@ -39,6 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import kbs_jcs  # noqa: E402
 import kbs_jwe  # noqa: E402
+import kbs_release  # noqa: E402
 import snp_evidence  # noqa: E402
 import tdx_evidence  # noqa: E402
 from kbs_faults import Fault, FaultSet  # noqa: E402
@@ -49,6 +50,8 @@ SUPPORTED_TEES = ("snp", "tdx")
 ERROR_TYPE_PREFIX = "https://github.com/confidential-containers/kbs/errors/"
 MAX_BODY = 1 << 20
 MAX_WRAP_KEY = 1024
+# Byte that fills the Key1 a fake KBS substitutes (fault release-fake-kbs).
+FAKE_KEY_BYTE = 0x5A
 
 log = logging.getLogger("kbs")
 
@@ -119,6 +122,7 @@ class KbsState:
         self.pkcs11_key = _load_or_create_rsa(args.pkcs11_key)
         self.pkcs11_resources = {}
         self.token_key = ec.generate_private_key(ec.SECP256R1())
+        self.release_key = kbs_release.load_or_create(args.release_key, log) if args.release_key else None
 
     def log_decision(self, event, session, decision, reason, **extra):
         """Append one JSON line describing a policy or verification decision."""
@@ -369,7 +373,7 @@ class KbsHandler(BaseHTTPRequestHandler):
         if not header.startswith("Bearer "):
             return None
         claims = verify_token(self.state.token_key.public_key(), header[len("Bearer "):].strip())
-        session = Session("token:" + claims["jti"], claims["tee"], None, claims["exp"])
+        session = Session("token:" + claims["jti"], claims["tee"], claims.get("nonce"), claims["exp"])
         session.attested = True
         session.tee_pubkey = claims["tee-pubkey"]
         session.measurement = bytes.fromhex(claims["measurement"])
@@ -390,16 +394,43 @@ class KbsHandler(BaseHTTPRequestHandler):
         if not presented or not _ct_equal(presented.encode(), self.state.admin_token.encode()):
             raise unauthorized("AdminAuthAccess", "missing or wrong admin bearer token")
 
-    def _send_jwe(self, session, plaintext):
+    def _send_jwe(self, session, plaintext, signed=False):
+        """Send plaintext as a JWE to the session's key; signed responses get a release-signature."""
+        faults = self.state.faults
+        release_key = self.state.release_key if signed else None
+        if signed and faults.take("release-fake-kbs", self.path):
+            # A host playing the KBS: its own Key1, signed with its own key.
+            log.warning("fault release-fake-kbs: sending a substituted key signed with another key")
+            plaintext = bytes([FAKE_KEY_BYTE]) * len(plaintext)
+            release_key = ec.generate_private_key(ec.SECP256R1())
         try:
             jwe = kbs_jwe.encrypt(session.tee_pubkey, plaintext)
         except ValueError as exc:
             raise unauthorized("JweError", "JWE failed: %s" % exc) from None
-        if self.state.faults.take("bad-jwe-tag", self.path):
+        if release_key is not None:
+            jwe = self._sign_release(session, release_key, jwe, plaintext)
+        if faults.take("bad-jwe-tag", self.path):
             tag = bytearray(kbs_jwe.b64url_decode(jwe["tag"]))
             tag[0] ^= 0x01
             jwe["tag"] = kbs_jwe.b64url_encode(bytes(tag))
         self._send_json(200, jwe)
+
+    def _sign_release(self, session, release_key, jwe, plaintext):
+        """Add the release-signature (kbs_release.py) and apply the release-* faults."""
+        faults = self.state.faults
+        if session.nonce is None:
+            raise unauthorized("TokenVerifierError", "attestation token carries no nonce to sign")
+        nonce = kbs_jwe.b64std_decode(session.nonce)
+        if faults.take("release-other-nonce", self.path):
+            nonce = os.urandom(len(nonce))
+        jwe[kbs_release.MEMBER] = kbs_release.sign(release_key, nonce, session.tee_pubkey, jwe)
+        if faults.take("release-swap-jwe", self.path):
+            swapped = kbs_jwe.encrypt(session.tee_pubkey, bytes([FAKE_KEY_BYTE]) * len(plaintext))
+            swapped[kbs_release.MEMBER] = jwe[kbs_release.MEMBER]
+            jwe = swapped
+        if faults.take("release-strip", self.path):
+            del jwe[kbs_release.MEMBER]
+        return jwe
 
     def _set_cookie(self, session_id, expires):
         return ("Set-Cookie", "kbs-session-id=%s; Expires=%s" % (session_id, _http_date(expires)))
@@ -556,7 +587,7 @@ class KbsHandler(BaseHTTPRequestHandler):
             raise KbsError(400, "UnwrapFailed", "wrapped key failed authentication under KEK %s "
                            "(wrong aad, KEK or corrupted blob)" % key_id) from None
         self.state.log_decision("unwrap", session, "allow", "key unwrapped", key_id=key_id)
-        self._send_jwe(session, key)
+        self._send_jwe(session, key, signed=True)
 
     # ---- plugin pkcs11 (shape of Trustee's plugins/implementations/pkcs11.rs) ----
 
@@ -642,6 +673,7 @@ def make_token(signing_key, session, lifetime):
         "tee": session.tee,
         "measurement": session.measurement.hex(),
         "tee-pubkey": session.tee_pubkey,
+        "nonce": session.nonce,
     }
     signing_input = (kbs_jwe.b64url_encode(json.dumps(header, separators=(",", ":")).encode()) + "."
                      + kbs_jwe.b64url_encode(json.dumps(claims, separators=(",", ":")).encode()))
@@ -692,6 +724,9 @@ def build_arg_parser():
                         help="AES-256 KEK for tpmboot-unwrap as 64 hex digits; a missing file is created (repeatable)")
     parser.add_argument("--admin-token-file", help="file with the bearer token that admin endpoints require")
     parser.add_argument("--pkcs11-key", help="RSA private key (PEM) for the pkcs11 plugin; created when missing")
+    parser.add_argument("--release-key", metavar="PEM",
+                        help="P-256 private key that signs tpmboot-unwrap responses; created when missing, "
+                             "and its raw 65-byte public key written to PEM.pub")
     parser.add_argument("--session-timeout", type=int, default=300, help="session lifetime in seconds (default 300)")
     parser.add_argument("--token-lifetime", type=int, default=300,
                         help="attestation token lifetime in seconds (default 300)")

@@ -13,9 +13,10 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cryptography import x509  # noqa: E402
-from cryptography.exceptions import InvalidTag  # noqa: E402
+from cryptography.exceptions import InvalidSignature, InvalidTag  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, padding  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature  # noqa: E402
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
 
 import jwe_decoder  # noqa: E402
@@ -818,6 +819,118 @@ class CommandLineFaultTest(ServerTestBase):
         evidence = self.guest.evidence(nonce, jwk)
         self.assertEqual(self.client.attest(nonce, jwk, evidence).status, 500)
         self.assertEqual(self.client.attest(nonce, jwk, evidence).status, 200)
+
+
+class ReleaseKeyTest(ServerTestBase):
+    """--release-key: tpmboot-unwrap responses carry a release-signature."""
+
+    @classmethod
+    def class_args(cls):
+        cls.release_path = os.path.join(cls.workdir, "release.pem")
+        return ["--release-key", cls.release_path]
+
+    def unwrap(self, client=None, key=b"R" * 32, headers=None):
+        resp = self.client.request("POST", "/kbs/v0/tpmboot-unwrap/wrap", {
+            "key-id": "kek1", "aad": "", "key": base64.b64encode(key).decode(),
+        }, headers={"Authorization": "Bearer " + ADMIN_TOKEN})
+        self.assertEqual(resp.status, 200, resp.body)
+        return client.request("POST", "/kbs/v0/tpmboot-unwrap/unwrap", {
+            "key-id": "kek1", "aad": "", "wrapped": resp.json()["wrapped"]}, headers=headers)
+
+    def attested(self):
+        """Return (client, TEE private key, JWK, nonce bytes) of an attested session."""
+        client = KbsClient(self.kbs.port)
+        nonce = client.auth().json()["nonce"]
+        private, jwk = tee_key("P-256")
+        resp = client.attest(nonce, jwk, self.guest.evidence(nonce, jwk))
+        self.assertEqual(resp.status, 200, resp.body)
+        return client, private, jwk, base64.b64decode(nonce), resp.json()["token"]
+
+    def pinned_key(self):
+        with open(self.release_path + ".pub", "rb") as f:
+            return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), f.read())
+
+    def signature_valid(self, jwe, nonce, jwk):
+        """Check the signature over M, built here from the text of docs/kbs-protocol.md."""
+        key_text = "{" + ",".join('"%s":"%s"' % (k, jwk[k]) for k in sorted(("alg", "crv", "kty", "x", "y"))) + "}"
+        message = b"svsm-tpmboot kbs-unwrap release v1\0" + nonce + key_text.encode()
+        for name in ("protected", "encrypted_key", "iv", "ciphertext", "tag"):
+            message += jwe[name].encode() + b"\0"
+        raw = kbs_jwe.b64url_decode(jwe["release-signature"])
+        self.assertEqual(len(raw), 64)
+        der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+        try:
+            self.pinned_key().verify(der, message, ec.ECDSA(hashes.SHA256()))
+        except InvalidSignature:
+            return False
+        return True
+
+    def test_key_files_written(self):
+        with open(self.release_path, "rb") as f:
+            private = serialization.load_pem_private_key(f.read(), password=None)
+        with open(self.release_path + ".pub", "rb") as f:
+            public = f.read()
+        self.assertEqual(len(public), 65)
+        self.assertEqual(public, private.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint))
+        self.assertEqual(os.stat(self.release_path).st_mode & 0o777, 0o600)
+
+    def test_existing_key_reused(self):
+        with open(self.release_path + ".pub", "rb") as f:
+            before = f.read()
+        other = KbsProcess(["--release-key", self.release_path], self.workdir)
+        other.stop()
+        with open(self.release_path + ".pub", "rb") as f:
+            self.assertEqual(f.read(), before)
+
+    def test_non_p256_key_rejected(self):
+        path = os.path.join(self.workdir, "p384.pem")
+        with open(path, "wb") as f:
+            f.write(ec.generate_private_key(ec.SECP384R1()).private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        with self.assertRaisesRegex(RuntimeError, "is not a P-256 private key"):
+            KbsProcess(["--release-key", path], self.workdir)
+
+    def test_unwrap_signed(self):
+        client, private, jwk, nonce, _ = self.attested()
+        resp = self.unwrap(client)
+        self.assertEqual(resp.status, 200, resp.body)
+        jwe = resp.json()
+        self.assertEqual(sorted(jwe), ["ciphertext", "encrypted_key", "iv", "protected",
+                                       "release-signature", "tag"])
+        self.assertTrue(self.signature_valid(jwe, nonce, jwk))
+        self.assertFalse(self.signature_valid(jwe, bytes(32), jwk))
+        self.assertEqual(jwe_decoder.decrypt(private, jwe), b"R" * 32)
+
+    def test_token_session_signed_over_nonce(self):
+        _, private, jwk, nonce, token = self.attested()
+        resp = self.unwrap(KbsClient(self.kbs.port), headers={"Authorization": "Bearer " + token})
+        self.assertEqual(resp.status, 200, resp.body)
+        self.assertTrue(self.signature_valid(resp.json(), nonce, jwk))
+
+    def test_resource_unsigned(self):
+        client, private, _, _, _ = self.attested()
+        resp = client.request("GET", "/kbs/v0/resource/default/sample/test")
+        self.assertEqual(resp.status, 200, resp.body)
+        self.assertNotIn("release-signature", resp.json())
+        self.assertEqual(jwe_decoder.decrypt(private, resp.json()), RESOURCE)
+
+    def test_release_faults(self):
+        fake = bytes([0x5A]) * 32
+        cases = (("release-strip", None, b"R" * 32),
+                 ("release-other-nonce", False, b"R" * 32),
+                 ("release-swap-jwe", False, fake),
+                 ("release-fake-kbs", False, fake))
+        for name, valid, plaintext in cases:
+            with self.subTest(fault=name):
+                self.set_faults([{"name": name, "count": 1}])
+                client, private, jwk, nonce, _ = self.attested()
+                jwe = self.unwrap(client).json()
+                if valid is None:
+                    self.assertNotIn("release-signature", jwe)
+                else:
+                    self.assertEqual(self.signature_valid(jwe, nonce, jwk), valid)
+                self.assertEqual(jwe_decoder.decrypt(private, jwe), plaintext)
 
 
 class StartupTest(unittest.TestCase):

@@ -97,6 +97,9 @@ static void usage(void)
 		"  --protocol NAME       trustee (default) or aproxy\n"
 		"  --tee-key NAME        p256 (default), p521 or rsa\n"
 		"  --simd NAME           auto (default), none, sse or vaes\n"
+		"  --kbs-release-key FILE  pin the KBS release key: a 65-byte\n"
+		"                        SEC 1 uncompressed P-256 public key\n"
+		"                        (default: none, releases unauthenticated)\n"
 		"  --writable            open the image read-write (default\n"
 		"                        read-only: the module must not write)\n"
 		"  --quiet               print the module's log only on failure\n");
@@ -133,6 +136,23 @@ static int read_vmpck(const char *path, uint8_t vmpck[32])
 	n = fread(vmpck, 1, 32, f);
 	fclose(f);
 	return n == 32 ? 0 : -1;
+}
+
+/* Reads exactly 65 bytes, the SEC 1 uncompressed form of a P-256 key. */
+static int read_release_key(const char *path, uint8_t key[65])
+{
+	uint8_t extra;
+	FILE *f;
+	size_t n;
+
+	f = fopen(path, "rb");
+	if (f == NULL)
+		return -1;
+	n = fread(key, 1, 65, f);
+	if (n == 65 && fread(&extra, 1, 1, f) != 0)
+		n = 0;
+	fclose(f);
+	return n == 65 ? 0 : -1;
 }
 
 static int parse_choice(const char *value, const char *const *names, int count)
@@ -186,12 +206,14 @@ int main(int argc, char **argv)
 		{ "protocol", required_argument, NULL, 'P' },
 		{ "tee-key", required_argument, NULL, 'k' },
 		{ "simd", required_argument, NULL, 's' },
+		{ "kbs-release-key", required_argument, NULL, 'r' },
 		{ "writable", no_argument, NULL, 'w' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *image = NULL, *amdsp_path = NULL, *kbs_unix = NULL;
-	const char *vmpck_file = NULL;
+	const char *vmpck_file = NULL, *release_key_file = NULL;
+	uint8_t release_key[65];
 	struct tb_test_platform tp;
 	struct tpmboot_summary summary;
 	struct tpmboot_fs *fs = NULL;
@@ -215,6 +237,7 @@ int main(int argc, char **argv)
 		case 'P': protocol = parse_choice(optarg, protocols, 2); break;
 		case 'k': tee_key = parse_choice(optarg, tee_keys, 3); break;
 		case 's': simd_cap = parse_choice(optarg, simd, 4); break;
+		case 'r': release_key_file = optarg; break;
 		case 'w': writable = 1; break;
 		case 'q': quiet = 1; break;
 		default: usage(); return 2;
@@ -228,6 +251,13 @@ int main(int argc, char **argv)
 	}
 	if (read_vmpck(vmpck_file, vmpck) != 0) {
 		fprintf(stderr, "cannot read a 32-byte VMPCK from %s\n", vmpck_file);
+		return 2;
+	}
+
+	if (release_key_file != NULL &&
+	    read_release_key(release_key_file, release_key) != 0) {
+		fprintf(stderr, "cannot read a 65-byte KBS release key from %s\n",
+			release_key_file);
 		return 2;
 	}
 
@@ -263,6 +293,8 @@ int main(int argc, char **argv)
 	tp.config.vmpck_index = vmpck_index;
 	tp.config.msg_seqno = &seqno;
 	tp.config.log_level = TPMBOOT_LOG_DEBUG;
+	if (release_key_file != NULL)
+		tp.config.kbs_release_key = release_key;
 
 	rc = run_measured(&tp, &fs, &summary, &stack_peak);
 	printf("result: %s (%d)\n", tpmboot_error_name(rc), rc);

@@ -9,6 +9,7 @@ usage: test_boot_flow.py HOST_RUN MKIMAGE   (run by meson test)
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -19,6 +20,10 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "peers"))
 from host_peers import Peers  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "peers", "kbs"))
+import kbs_release  # noqa: E402
 
 SOURCE_ROOT = os.environ.get(
     "TPMBOOT_SOURCE_ROOT",
@@ -139,6 +144,37 @@ class BootFlowTest(unittest.TestCase):
         self.peers.start_kbs(self.kbs_unwrap_policy(), "--kek", "%s=%s" % (KEK_ID, self.kek))
         nvchip = next(f for f in entry["files"] if f["inode_hex"] == "0x100000000")
         self.expect_ok(self.run_boot(image), nvchip["sha256"])
+
+    def test_kbs_unwrap_pinned_release_key(self):
+        image, digest = self.provision("kbs-unwrap")
+        release = self.peers.path("release.pem")
+        self.peers.start_kbs(self.kbs_unwrap_policy(), "--kek", "%s=%s" % (KEK_ID, self.kek),
+                             "--release-key", release)
+        self.expect_ok(self.run_boot(image, "--kbs-release-key", release + ".pub"), digest)
+
+    def test_fake_kbs_refused_with_pinned_key(self):
+        # The host provisions an image under its own KEK and acts as the
+        # KBS with its own release key. The guest pins the real KBS's key.
+        # The unpinned boot of the same setup succeeds, so the pin is what
+        # stops it.
+        real = self.peers.path("real-release.pem")
+        host_kek = self.peers.path("host-kek.hex")
+        with open(host_kek, "w") as f:
+            f.write(os.urandom(32).hex())
+        self.kek = host_kek
+        image, digest = self.provision("kbs-unwrap")
+        self.peers.start_kbs(self.kbs_unwrap_policy(), "--kek", "%s=%s" % (KEK_ID, host_kek),
+                             "--release-key", self.peers.path("host-release.pem"))
+        kbs_release.load_or_create(real, logging.getLogger("test"))
+
+        values = self.run_boot(image, "--kbs-release-key", real + ".pub")
+        self.assertEqual(values["result"], "TPMBOOT_E_KBS_RELEASE_SIGNATURE (%d)" %
+                         self.error_code("TPMBOOT_E_KBS_RELEASE_SIGNATURE"), values["log"])
+        self.assertEqual(values["failed-step"], "3")
+        self.assertNotIn("nvchip-sha256", values)
+
+        # The AMD-SP simulator expects the next message sequence number.
+        self.expect_ok(self.run_boot(image, "--msg-seqno", values["msg-seqno"]), digest)
 
     def test_policy_refuses_measurement(self):
         image, _ = self.provision("kbs-unwrap")
