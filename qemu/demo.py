@@ -4,7 +4,9 @@
 The demo makes a fresh 16 KiB NVChip and Key1 and provisions a CocoonFs
 image with Key1 wrapped for the KBS. It starts the AMD-SP simulator, the
 test KBS and the host proxy, boots the harness kernel, and compares the
-NVChip digest the guest prints with the provisioned one. run-demo.sh
+NVChip digest the guest prints with the provisioned one. With
+--pin-release-key the KBS signs its release and the guest pins its public
+key (through fw_cfg, which is not measured, so only for tests). run-demo.sh
 installs and builds first, then runs this. Every process it starts is
 stopped at the end.
 """
@@ -50,6 +52,9 @@ def main():
     parser.add_argument("--report-version", type=int, choices=(2, 3, 5), default=3,
                         help="SEV-SNP attestation report version of the simulator "
                         "(default %(default)s)")
+    parser.add_argument("--pin-release-key", action="store_true",
+                        help="start the KBS with a fresh release key and pin its public key "
+                        "in the guest, so the guest accepts only a signed kbs-unwrap release")
     parser.add_argument("--kernel", help="harness kernel ELF (default: build/freestanding)")
     parser.add_argument("--mkimage", help="tpmboot-mkimage binary (default: build/host)")
     parser.add_argument("--proxy", help="tpmboot-proxy binary (default: build/host)")
@@ -61,6 +66,12 @@ def main():
 
     if args.image and not args.expect_nvchip:
         parser.error("--image needs --expect-nvchip HEX")
+    # Only kbs-unwrap releases are signed. With a pinned key, the module
+    # rejects the other modes before it sends a request.
+    if args.pin_release_key and (args.wrap_mode != "kbs-unwrap" or
+                                 (args.image and not args.kek_file)):
+        parser.error("--pin-release-key needs kbs-unwrap: --wrap-mode kbs-unwrap, "
+                     "or --image with --kek-file")
 
     with harness.Harness(kernel=args.kernel, keep=args.keep, echo=say) as h:
         say("work directory %s" % h.workdir)
@@ -91,8 +102,12 @@ def main():
         h.start_amdsp(measurement=measurement, report_version=args.report_version)
         say("step 3/5: starting the test KBS with a policy for this measurement")
         policy = {"measurements": [measurement], "vmpl": 0, "min_report_version": 2}
+        release_key = h.path("kbs-release.pem") if args.pin_release_key else None
         h.start_kbs(policy, resources=kbs["resources"], keks=kbs["keks"],
-                    pkcs11_key=kbs["pkcs11_key"])
+                    pkcs11_key=kbs["pkcs11_key"], release_key=release_key)
+        if release_key:
+            say("the guest pins the KBS release key %s (fw_cfg, not measured: tests only)" %
+                harness.release_key_id(h.release_key_public))
         say("step 4/5: starting the host proxy")
         h.start_proxy(proxy=args.proxy)
 

@@ -161,6 +161,8 @@ class Harness:
         self.amdsp_socket = None
         self.proxy_socket = None
         self.kbs_port = None
+        # 65-byte public key file that boot() pins as the KBS release key.
+        self.release_key_public = None
         self.pki_dir = os.path.join(self.workdir, "pki")
 
     def __enter__(self):
@@ -264,11 +266,14 @@ class Harness:
         return anchors
 
     def start_kbs(self, policy, resources=(), keks=(), pkcs11_key=None, faults=(),
-                  extra=()):
+                  release_key=None, extra=()):
         """Start the test KBS on 127.0.0.1 with an ephemeral port.
 
         policy is a dict (kbs_policy.py format), resources a list of
-        "repo/type/tag=FILE", keks a list of "ID=HEXFILE". Returns the port.
+        "repo/type/tag=FILE", keks a list of "ID=HEXFILE". With release_key
+        (a PEM path, created when missing) the KBS signs kbs-unwrap releases
+        and writes the public key to release_key + ".pub", which boot()
+        then pins in the guest. Returns the port.
         """
         policy_path = self.path("kbs-policy.json")
         with open(policy_path, "w") as f:
@@ -283,12 +288,16 @@ class Harness:
             argv += ["--kek", kek]
         if pkcs11_key:
             argv += ["--pkcs11-key", pkcs11_key]
+        if release_key:
+            argv += ["--release-key", release_key]
         for fault in faults:
             argv += ["--fault", fault]
         argv += list(extra)
         _, match = self._start("kbs", argv, r"listening on 127\.0\.0\.1:(\d+)")
         self.kbs_port = int(match.group(1))
         self.say("test KBS listening on 127.0.0.1:%d" % self.kbs_port)
+        if release_key:
+            self.release_key_public = release_key + ".pub"
         return self.kbs_port
 
     def start_proxy(self, proxy=None, extra=()):
@@ -438,10 +447,13 @@ class Harness:
     # The VM.
 
     def boot(self, image, append, timeout=300, image_readonly=False, on_line=None,
-             extra=()):
+             release_key=None, extra=()):
         """Boot the harness kernel; returns (run-vm.sh status, console lines).
 
-        on_line, if set, gets each console line as QEMU prints it.
+        release_key is the 65-byte public key file that the guest pins as
+        the KBS release key. It defaults to the public key of a KBS that
+        start_kbs() started with a release key. Without either, nothing is
+        pinned. on_line, if set, gets each console line as QEMU prints it.
         """
         argv = [os.path.join(QEMU_DIR, "run-vm.sh"), "--kernel", self.kernel,
                 "--image", image, "--append", append, "--timeout", str(timeout)]
@@ -452,6 +464,9 @@ class Harness:
                      "--vmpck-file", self.write_vmpck()]
         if self.proxy_socket:
             argv += ["--proxy-socket", self.proxy_socket]
+        release_key = release_key or self.release_key_public
+        if release_key:
+            argv += ["--kbs-release-key", release_key]
         argv += list(extra)
 
         lines = []
@@ -469,6 +484,19 @@ class Harness:
             popen.stdout.close()
             status = popen.wait()
         return status, lines
+
+
+def release_key_id(public_key_file):
+    """Return the id the guest logs for a pinned release key: the first
+    4 bytes of the SHA-256 of the 65-byte public key, in hex."""
+    return sha256_file(public_key_file)[:8]
+
+
+def failed_step(lines):
+    """Return the failed_step number of the guest's step summary, or None."""
+    steps = console_value(lines, "run: steps ")
+    match = re.search(r"\bfailed_step=(\d+)$", steps or "")
+    return int(match.group(1)) if match else None
 
 
 def console_value(lines, prefix):

@@ -21,6 +21,11 @@ usage: run-vm.sh --kernel ELF [options] [-- extra QEMU arguments]
   --proxy-listen PATH   COM3: QEMU listens on PATH and the proxy connects
   --vmpck-file FILE     32-byte VMPCK passed to the guest as fw_cfg file
                         opt/tpmboot/vmpck (test keys only)
+  --kbs-release-key FILE
+                        65-byte SEC 1 uncompressed P-256 public key that the
+                        guest pins as the KBS release key, passed as fw_cfg
+                        file opt/tpmboot/kbs-release-key (fw_cfg is not
+                        measured, so for tests only)
   --append ARGS         kernel command line (see qemu/kernel/kmain.c)
   --log FILE            write the console to FILE instead of stdout
   --timeout SECONDS     stop QEMU after this many seconds (default 300)
@@ -48,6 +53,7 @@ amdsp_socket=
 proxy_socket=
 proxy_listen=
 vmpck_file=
+release_key_file=
 append=
 log=
 timeout_s=300
@@ -66,6 +72,7 @@ while [ $# -gt 0 ]; do
 	--proxy-socket) proxy_socket=${2?}; shift 2 ;;
 	--proxy-listen) proxy_listen=${2?}; shift 2 ;;
 	--vmpck-file) vmpck_file=${2?}; shift 2 ;;
+	--kbs-release-key) release_key_file=${2?}; shift 2 ;;
 	--append) append=${2?}; shift 2 ;;
 	--log) log=${2?}; shift 2 ;;
 	--timeout) timeout_s=${2?}; shift 2 ;;
@@ -84,6 +91,8 @@ done
 [ -f "$kernel" ] || die "kernel not found: $kernel"
 [ -z "$image" ] || [ -f "$image" ] || die "image not found: $image"
 [ -z "$vmpck_file" ] || [ -f "$vmpck_file" ] || die "VMPCK file not found: $vmpck_file"
+[ -z "$release_key_file" ] || [ -f "$release_key_file" ] ||
+	die "KBS release key file not found: $release_key_file"
 [ -z "$proxy_socket" ] || [ -z "$proxy_listen" ] ||
 	die "--proxy-socket and --proxy-listen exclude each other"
 case "$accel" in
@@ -99,7 +108,7 @@ fi
 
 # Comma is QEMU's option separator; paths with one would be split.
 for path in "$kernel" "$image" "$amdsp_socket" "$proxy_socket" "$proxy_listen" \
-	    "$vmpck_file" "$log"; do
+	    "$vmpck_file" "$release_key_file" "$log"; do
 	case "$path" in
 	*,*) die "path contains a comma, which QEMU cannot parse: $path" ;;
 	esac
@@ -137,6 +146,9 @@ elif [ -n "$proxy_listen" ]; then
 fi
 if [ -n "$vmpck_file" ]; then
 	set -- "$@" -fw_cfg name=opt/tpmboot/vmpck,file="$vmpck_file"
+fi
+if [ -n "$release_key_file" ]; then
+	set -- "$@" -fw_cfg name=opt/tpmboot/kbs-release-key,file="$release_key_file"
 fi
 
 if [ "$dry_run" = 1 ]; then

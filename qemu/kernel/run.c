@@ -11,7 +11,8 @@
  *   vmpck_index=N  vmpl=N      reconnect_wait_ms=N  amdsp_timeout_ms=N
  *   expect_nvchip=HEX          fail unless the NVChip digest matches
  *   mrtd=HEX                   TDX: MRTD (48 bytes) of the simulated TD
- * The VMPCK comes from the fw_cfg file opt/tpmboot/vmpck (32 bytes).
+ * The VMPCK comes from the fw_cfg file opt/tpmboot/vmpck (32 bytes), and
+ * the optional KBS release key from opt/tpmboot/kbs-release-key (65 bytes).
  */
 #include <string.h>
 
@@ -20,6 +21,8 @@
 #define NVCHIP_MAX (64u * 1024u)
 #define VMPCK_SIZE 32
 #define VMPCK_FW_CFG "opt/tpmboot/vmpck"
+#define RELEASE_KEY_SIZE 65
+#define RELEASE_KEY_FW_CFG "opt/tpmboot/kbs-release-key"
 
 struct choice {
 	const char *name;
@@ -61,6 +64,7 @@ static struct harness_platform harness;
 static struct tpmboot_platform platform;
 static struct tpmboot_config config;
 static uint8_t vmpck[VMPCK_SIZE];
+static uint8_t release_key[RELEASE_KEY_SIZE];
 static uint64_t msg_seqno;
 static char kbs_host[64];
 
@@ -119,6 +123,41 @@ static int load_vmpck(void)
 		return -1;
 	}
 	config.vmpck = vmpck;
+	return 0;
+}
+
+/*
+ * Pins the KBS release key (config.kbs_release_key) from the fw_cfg file
+ * RELEASE_KEY_FW_CFG, a 65-byte SEC 1 uncompressed P-256 public key, when
+ * the file exists. Returns -1 for a file of another size.
+ *
+ * fw_cfg is not measured, so the host chooses this key, and this path is
+ * for tests only. A real SVSM takes the key from measured launch data.
+ */
+static int load_release_key(void)
+{
+	uint8_t digest[32];
+	size_t len = 0;
+	int rc;
+
+	rc = fwcfg_read_file(RELEASE_KEY_FW_CFG, release_key,
+			     sizeof(release_key), &len);
+	if (rc == -1)
+		return 0; /* no file: the module warns that nothing is pinned */
+	if (rc != 0 || len != RELEASE_KEY_SIZE) {
+		kprintf("run: invalid fw_cfg file %s: %zu bytes, expected %u "
+			"(SEC 1 uncompressed P-256 public key)\n",
+			RELEASE_KEY_FW_CFG, len, RELEASE_KEY_SIZE);
+		memset(release_key, 0, sizeof(release_key));
+		return -1;
+	}
+
+	/* The id is the one the module's log lines use for the pinned key. */
+	sha256(release_key, sizeof(release_key), digest);
+	kprintf("run: KBS release key %02x%02x%02x%02x pinned from fw_cfg %s "
+		"(not measured; tests only)\n", digest[0], digest[1],
+		digest[2], digest[3], RELEASE_KEY_FW_CFG);
+	config.kbs_release_key = release_key;
 	return 0;
 }
 
@@ -202,6 +241,9 @@ static int configure(const char *cmdline)
 	if (parse_mrtd(cmdline) != 0)
 		return -1;
 	parse_u32(cmdline, "amdsp_timeout_ms", &harness.amdsp_timeout_ms);
+	/* The public key first: a failure then leaves no VMPCK loaded. */
+	if (load_release_key() != 0)
+		return -1;
 	return load_vmpck();
 }
 

@@ -14,6 +14,7 @@ build/host). Run one test with
 
 import ast
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -23,13 +24,17 @@ import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "qemu"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "peers", "kbs"))
 import harness  # noqa: E402
+import kbs_release  # noqa: E402
 
 SHARED_DIR = os.environ.get("TPMBOOT_SHARED_DIR", os.path.join(os.path.dirname(ROOT), "shared"))
 BOOT_TIMEOUT_S = 600
 # Short KBS timeout for the slow-KBS test, and the KBS delay beyond it.
 KBS_TIMEOUT_MS = 8000
 KBS_DELAY_MS = 20000
+# The module's warning on a boot without a pinned KBS release key.
+UNPINNED_WARNING = "no KBS release key is pinned"
 
 
 def file_digest(path):
@@ -114,18 +119,20 @@ class E2E(unittest.TestCase):
         self.addCleanup(self.h.stop)
         self.measurement = harness.sha384_file(self.h.kernel)
 
-    def start_peers(self, kbs_material, policy=None, amdsp_faults=(), kbs_faults=()):
+    def start_peers(self, kbs_material, policy=None, amdsp_faults=(), kbs_faults=(),
+                    release_key=None):
         if policy is None:
             policy = {"measurements": [self.measurement], "vmpl": 0}
         self.h.start_amdsp(measurement=self.measurement, faults=amdsp_faults)
         self.h.start_kbs(policy, resources=kbs_material["resources"],
                          keks=kbs_material["keks"], pkcs11_key=kbs_material["pkcs11_key"],
-                         faults=kbs_faults)
+                         faults=kbs_faults, release_key=release_key)
         self.h.start_proxy()
 
-    def boot(self, image, append="", on_line=None):
+    def boot(self, image, append="", on_line=None, release_key=None):
         status, lines = self.h.boot(image, ("mode=run " + append).strip(),
-                                    timeout=BOOT_TIMEOUT_S, on_line=on_line)
+                                    timeout=BOOT_TIMEOUT_S, on_line=on_line,
+                                    release_key=release_key)
         self.console = "\n".join(lines)
         return status, lines
 
@@ -185,6 +192,50 @@ class E2E(unittest.TestCase):
         self.h.start_aproxy(key1, measurement=self.measurement)
         status, lines = self.boot(image, "kbs=aproxy tee_key=p521")
         self.assert_unlocked(status, lines, nvchip)
+
+    # The pinned KBS release key (fw_cfg opt/tpmboot/kbs-release-key).
+
+    def test_success_pinned_release_key(self):
+        image, nvchip, material = self.h.provision("kbs-unwrap")
+        self.start_peers(material, release_key=self.h.path("kbs-release.pem"))
+        key_id = harness.release_key_id(self.h.release_key_public)
+        status, lines = self.boot(image)
+        self.assert_unlocked(status, lines, nvchip)
+        self.assertIn("run: KBS release key %s pinned from fw_cfg" % key_id, self.console)
+        self.assertNotIn(UNPINNED_WARNING, self.console)
+
+    def test_fake_kbs_release_key(self):
+        # The host plays the KBS: it provisioned the image under its own
+        # KEK and signs releases with its own key. The guest pins the real
+        # KBS's key, so it must reject the release before using Key1.
+        real = self.h.path("real-kbs-release.pem")
+        kbs_release.load_or_create(real, logging.getLogger("e2e"))
+        real_id = harness.release_key_id(real + ".pub")
+        image, _, material = self.h.provision("kbs-unwrap")
+        before = file_digest(image)
+        self.start_peers(material, release_key=self.h.path("host-release.pem"))
+        self.assertNotEqual(harness.release_key_id(self.h.release_key_public), real_id)
+        status, lines = self.boot(image, release_key=real + ".pub")
+        self.assert_failed_with(status, lines, "TPMBOOT_E_KBS_RELEASE_SIGNATURE", image, before)
+        self.assertEqual(harness.failed_step(lines), 3, self.console)
+        self.assertIn("run: KBS release key %s pinned from fw_cfg" % real_id, self.console)
+        self.assertIn("release-signature does not verify under the pinned KBS release key %s"
+                      % real_id, self.console)
+
+    def test_release_key_wrong_size(self):
+        # A 64-byte file (the point without its 0x04 prefix) fails the run
+        # before the module starts, so no peer is needed.
+        image, _, _ = self.h.provision("kbs-unwrap")
+        before = file_digest(image)
+        point = self.h.path("release-point.bin")
+        with open(point, "wb") as f:
+            f.write(os.urandom(64))
+        status, lines = self.boot(image, release_key=point)
+        self.assertEqual(status, harness.VM_FAIL, self.console)
+        self.assertIn("run: invalid fw_cfg file opt/tpmboot/kbs-release-key: 64 bytes, "
+                      "expected 65", self.console)
+        self.assertIsNone(harness.failed_step(lines), self.console)
+        self.assertEqual(file_digest(image), before, "the failed boot changed the image")
 
     # An image made by the upstream CocoonFs tool.
 
