@@ -229,7 +229,8 @@ int main(int argc, char **argv)
 			 shared != NULL ? shared : "../shared");
 
 	tb_fast_init(TB_TIER_VAES_AVX2);
-	printf("crypto tier %d\n", (int)tb_fast_tier());
+	printf("crypto tier %d (0 portable, 1 AES-NI, 2 VAES-AVX2)\n",
+	       (int)tb_fast_tier());
 	if (bench_large(dir, quick ? 1 : RUNS) != 0 || bench_nvchip(dir) != 0)
 		return 1;
 	return 0;

@@ -13,6 +13,7 @@ stopped at the end.
 
 import argparse
 import os
+import re
 import shutil
 import sys
 import time
@@ -34,13 +35,31 @@ def show_console_line(line):
         print("  guest | " + line, flush=True)
 
 
+def kek_hex_file(h, path):
+    """The test KBS reads KEKs as hex; accept a raw 32-byte file too, as
+    tpmboot-mkimage does, and name the file when it is neither."""
+    with open(path, "rb") as f:
+        data = f.read()
+    text = data.strip()
+    if re.fullmatch(rb"[0-9a-fA-F]{64}", text):
+        return path
+    if len(data) == 32:
+        converted = h.path("kek-from-raw.hex")
+        with open(converted, "w") as f:
+            f.write(data.hex() + "\n")
+        os.chmod(converted, 0o600)
+        return converted
+    raise harness.HarnessError("--kek-file %s is neither 32 raw bytes nor 64 hex digits" % path)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", help="use this provisioned image instead of making one; "
                         "needs --expect-nvchip and the KBS material of its wrap mode")
     parser.add_argument("--expect-nvchip", metavar="HEX",
                         help="SHA-256 of the NVChip in --image")
-    parser.add_argument("--kek-file", help="KEK hex file for an --image in kbs-unwrap mode")
+    parser.add_argument("--kek-file", help="KEK file (32 raw bytes or 64 hex digits) for an "
+                        "--image in kbs-unwrap mode")
     parser.add_argument("--key-id", default=harness.KEK_ID, help="KEK id of --kek-file (default %(default)s)")
     parser.add_argument("--key1-file", help="Key1 for an --image in resource mode")
     parser.add_argument("--pkcs11-key", help="RSA private key (PEM) for an --image in "
@@ -66,6 +85,9 @@ def main():
 
     if args.image and not args.expect_nvchip:
         parser.error("--image needs --expect-nvchip HEX")
+    if args.expect_nvchip and not re.fullmatch(r"[0-9a-fA-F]{64}", args.expect_nvchip):
+        parser.error("--expect-nvchip needs the NVChip's SHA-256 as 64 hex digits, not %r"
+                     % args.expect_nvchip)
     # Only kbs-unwrap releases are signed. With a pinned key, the module
     # rejects the other modes before it sends a request.
     if args.pin_release_key and (args.wrap_mode != "kbs-unwrap" or
@@ -85,7 +107,7 @@ def main():
             expected = args.expect_nvchip.lower()
             kbs = {"resources": [], "keks": [], "pkcs11_key": args.pkcs11_key}
             if args.kek_file:
-                kbs["keks"].append("%s=%s" % (args.key_id, args.kek_file))
+                kbs["keks"].append("%s=%s" % (args.key_id, kek_hex_file(h, args.kek_file)))
             if args.key1_file:
                 kbs["resources"].append("%s=%s" % (harness.RESOURCE_PATH, args.key1_file))
             say("step 1/5: using the image %s (a copy)" % args.image)
@@ -130,8 +152,12 @@ def main():
         print("  run-vm.sh status: %d; logs in %s%s" % (
             status, h.workdir, "" if args.keep else " (removed; use --keep)"))
         ok = status == harness.VM_PASS and unlocked == expected
-        say("PASS: the unlocked NVChip matches the provisioned one" if ok
-            else "FAIL: the VM did not unlock the provisioned NVChip")
+        if ok:
+            say("PASS: the unlocked NVChip matches the provisioned one")
+        elif unlocked:
+            say("FAIL: the VM unlocked an NVChip whose SHA-256 differs from the expected one")
+        else:
+            say("FAIL: the VM did not unlock the NVChip")
         return 0 if ok else 1
 
 

@@ -8,8 +8,8 @@
 #
 # usage: qemu/run-demo.sh [--build-dir DIR] [demo options]
 #   --build-dir DIR   build trees DIR/host and DIR/freestanding (default build)
-#   demo options      see qemu/run-demo.sh --help: --wrap-mode, --tee-key,
-#                     --report-version, --pin-release-key, --image, --keep, ...
+#   demo options      --wrap-mode, --tee-key, --report-version,
+#                     --pin-release-key, --image, --keep, ... (listed below)
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -43,7 +43,11 @@ deb-src [signed-by=$keyring] http://deb.debian.org/debian trixie main
 deb-src [signed-by=$keyring] http://deb.debian.org/debian sid main
 deb [signed-by=$keyring arch=amd64] http://deb.debian.org/debian sid main
 LIST
-	apt_private update
+	apt_private update >"$deps/fetch-update.log" 2>&1 || {
+		cat "$deps/fetch-update.log" >&2
+		echo "fetch-deps: apt-get update with the private sources failed" >&2
+		exit 1
+	}
 	apt_ready=1
 }
 
@@ -59,11 +63,14 @@ echo "$artifacts" | while IFS='|' read -r name sum how; do
 	verb=${how%% *}
 	pkg=${how#* }
 	# The .dsc may be missing from a suite's pool while the tarball is
-	# there, so apt's exit status is not trusted; the digest is checked.
+	# there (apt then reports a 404 for the .dsc), so apt's exit status
+	# is not trusted; the digest is checked. apt's output goes to a log.
+	log="$deps/fetch-$verb.log"
 	(cd "$work" && apt_private "$verb" --download-only "$pkg" ||
-		(cd "$work" && apt_private "$verb" "$pkg")) || true
+		(cd "$work" && apt_private "$verb" "$pkg")) >"$log" 2>&1 || true
 	found=$(find "$work" -name "$name" | head -n 1)
 	if [ -z "$found" ]; then
+		cat "$log" >&2
 		echo "fetch-deps: $name not found in Debian's archive ($how)" >&2
 		exit 1
 	fi

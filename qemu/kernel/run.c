@@ -380,7 +380,11 @@ int tpmboot_mode_run(const struct boot_info *info, struct virtio_blk *blk)
 	}
 	if (config.vmpck != NULL)
 		kprintf("run: VMPCK after tpmboot_run: %s\n",
-			all_zero(vmpck, sizeof(vmpck)) ? "wiped" : "not wiped");
+			all_zero(vmpck, sizeof(vmpck)) ?
+				"wiped by the module (a failure that could "
+				"desynchronise the sequence number)" :
+				"kept (it is the platform's key; the module "
+				"wipes only its own copies)");
 	memset(vmpck, 0, sizeof(vmpck));
 	return result;
 }

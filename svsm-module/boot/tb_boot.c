@@ -31,6 +31,19 @@ static const char *const step_names[] = {
 	"", "discover", "attest", "exchange", "unwrap", "mount",
 };
 
+static const char *tier_name(enum tb_tier tier)
+{
+	switch (tier) {
+	case TB_TIER_PORTABLE:
+		return "portable";
+	case TB_TIER_AESNI:
+		return "AES-NI";
+	case TB_TIER_VAES_AVX2:
+		return "VAES-AVX2";
+	}
+	return "unknown";
+}
+
 static int check_platform(const struct tpmboot_platform *p,
 			  const struct tpmboot_config *c)
 {
@@ -351,8 +364,8 @@ int tpmboot_run(const struct tpmboot_platform *platform,
 	if (rc != TPMBOOT_OK)
 		return rc;
 	tb_fast_init(tb_boot_tier_cap(tb_config()->simd_cap));
-	tb_info("boot: svsm-tpmboot starting (API %u, crypto tier %d)",
-		TPMBOOT_API_VERSION, (int)tb_fast_tier());
+	tb_info("boot: svsm-tpmboot starting (API %u, crypto tier %s)",
+		TPMBOOT_API_VERSION, tier_name(tb_fast_tier()));
 
 	/* The state contains Key1 and is too large for a small stack frame. */
 	st = tb_calloc(1, sizeof(*st));
