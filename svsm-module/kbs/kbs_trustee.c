@@ -87,6 +87,30 @@ static int request_ok(struct tb_kbs_session *s, struct kbs_http_request *req,
 	return 0;
 }
 
+/* Finishes the JSON document in w and POSTs it to path; requires HTTP 200.
+ * The body carries no secret, so it is freed without a wipe. */
+static int post_json(struct tb_kbs_session *s, const char *path,
+		     struct kbs_json_writer *w, struct kbs_http_response *resp)
+{
+	struct kbs_http_request req = { 0 };
+	char *body = NULL;
+	size_t body_len;
+	int rc;
+
+	rc = kbs_json_writer_finish(w, &body, &body_len);
+	if (rc)
+		return rc;
+
+	req.method = "POST";
+	req.path = path;
+	req.content_type = "application/json";
+	req.body = (const uint8_t *)body;
+	req.body_len = body_len;
+	rc = request_ok(s, &req, resp);
+	tb_free(body);
+	return rc;
+}
+
 /* Reads "extra-params"."selected-hash-algorithm" when the KBS sends one;
  * Trustee's default is SHA-384. */
 static int parse_hash_choice(struct tb_kbs_session *s,
@@ -155,11 +179,8 @@ out:
 int kbs_trustee_open(struct tb_kbs_session *s)
 {
 	const struct tpmboot_config *cfg = tb_config();
-	struct kbs_http_request req = { 0 };
 	struct kbs_http_response resp;
 	struct kbs_json_writer w;
-	char *body = NULL;
-	size_t body_len;
 	int rc;
 
 	rc = kbs_tee_key_generate(&s->key, cfg->tee_key);
@@ -175,17 +196,7 @@ int kbs_trustee_open(struct tb_kbs_session *s)
 	kbs_json_name_put(&w, "extra-params");
 	kbs_json_string(&w, "");
 	kbs_json_end_object(&w);
-	rc = kbs_json_writer_finish(&w, &body, &body_len);
-	if (rc)
-		return rc;
-
-	req.method = "POST";
-	req.path = "/kbs/v0/auth";
-	req.content_type = "application/json";
-	req.body = (const uint8_t *)body;
-	req.body_len = body_len;
-	rc = request_ok(s, &req, &resp);
-	tb_free(body);
+	rc = post_json(s, "/kbs/v0/auth", &w, &resp);
 	if (rc)
 		return rc;
 
@@ -263,11 +274,8 @@ int kbs_trustee_binding(const struct tb_kbs_session *s,
 int kbs_trustee_attest(struct tb_kbs_session *s,
 		       const struct tb_kbs_evidence *evidence)
 {
-	struct kbs_http_request req = { 0 };
 	struct kbs_http_response resp;
 	struct kbs_json_writer w;
-	char *body = NULL;
-	size_t body_len;
 	int rc;
 
 	kbs_json_writer_init(&w, KBS_MAX_REQUEST_BODY);
@@ -293,17 +301,7 @@ int kbs_trustee_attest(struct tb_kbs_session *s,
 		kbs_json_writer_abort(&w);
 		return rc;
 	}
-	rc = kbs_json_writer_finish(&w, &body, &body_len);
-	if (rc)
-		return rc;
-
-	req.method = "POST";
-	req.path = "/kbs/v0/attest";
-	req.content_type = "application/json";
-	req.body = (const uint8_t *)body;
-	req.body_len = body_len;
-	rc = request_ok(s, &req, &resp);
-	tb_free(body);
+	rc = post_json(s, "/kbs/v0/attest", &w, &resp);
 	if (rc)
 		return rc;
 
