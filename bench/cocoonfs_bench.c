@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <ucontext.h>
 
 #include "cocoonfs/tb_cocoonfs.h"
 #include "core/tb_core.h"
@@ -25,8 +24,6 @@
 #define LARGE_INODE UINT64_C(0x300000000)
 #define NVCHIP_IMAGE "p01-default-svsm.img"
 #define RUNS 7
-#define STACK_SIZE (256u * 1024u)
-#define STACK_PAINT 0x5au
 
 static double now_s(void)
 {
@@ -118,32 +115,9 @@ static void run_job(struct read_job *job)
 	tb_cocoonfs_meta_free(meta);
 }
 
-static struct read_job *stack_job;
-static ucontext_t main_ctx, job_ctx;
-
-static void run_stack_job(void)
+static void run_job_on_stack(void *arg)
 {
-	run_job(stack_job);
-}
-
-/* Runs the job on a painted stack; returns the deepest use in bytes. */
-static size_t run_job_measured(struct read_job *job)
-{
-	uint8_t *stack = malloc(STACK_SIZE);
-	size_t i;
-
-	memset(stack, STACK_PAINT, STACK_SIZE);
-	stack_job = job;
-	getcontext(&job_ctx);
-	job_ctx.uc_stack.ss_sp = stack;
-	job_ctx.uc_stack.ss_size = STACK_SIZE;
-	job_ctx.uc_link = &main_ctx;
-	makecontext(&job_ctx, run_stack_job, 0);
-	swapcontext(&main_ctx, &job_ctx);
-	for (i = 0; i < STACK_SIZE && stack[i] == STACK_PAINT; i++)
-		;
-	free(stack);
-	return STACK_SIZE - i;
+	run_job(arg);
 }
 
 static int bench_large(const char *dir, int runs)
@@ -203,7 +177,7 @@ static int bench_nvchip(const char *dir)
 	job.inode = TPMBOOT_INODE_NVCHIP;
 	job.buf = nvchip;
 	job.cap = sizeof(nvchip);
-	stack_peak = run_job_measured(&job);
+	stack_peak = tb_test_run_on_painted_stack(run_job_on_stack, &job);
 	if (job.rc != TPMBOOT_OK || job.len != sizeof(nvchip)) {
 		fprintf(stderr, "NVChip read failed: %s\n",
 			tpmboot_error_name(job.rc));

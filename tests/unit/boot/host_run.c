@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #include "amdsp_client.h"
@@ -37,14 +36,6 @@ static int guest_request(void *ctx, int extended, const uint8_t *req_page,
 				       fw_error);
 }
 
-/*
- * Stack measurement: tpmboot_run() runs on its own painted stack, and the
- * deepest byte that changed gives the peak. The platform callbacks run on
- * it too, so the figure is an upper bound for the module alone.
- */
-#define RUN_STACK_SIZE (256u * 1024u)
-#define STACK_PAINT 0xa5u
-
 struct run_call {
 	struct tb_test_platform *tp;
 	struct tpmboot_fs **fs;
@@ -52,36 +43,14 @@ struct run_call {
 	int rc;
 };
 
-static struct run_call run_call;
-static ucontext_t main_context, run_context;
-
-static void run_on_stack(void)
+/* tpmboot_run() on a painted stack; the platform callbacks run on it too,
+ * so the measured peak is an upper bound for the module alone. */
+static void run_boot_on_stack(void *arg)
 {
-	run_call.rc = tpmboot_run(&run_call.tp->platform, &run_call.tp->config,
-				  run_call.fs, run_call.summary);
-}
+	struct run_call *call = arg;
 
-static int run_measured(struct tb_test_platform *tp, struct tpmboot_fs **fs,
-			struct tpmboot_summary *summary, size_t *stack_peak)
-{
-	uint8_t *stack = malloc(RUN_STACK_SIZE);
-	size_t i;
-
-	memset(stack, STACK_PAINT, RUN_STACK_SIZE);
-	run_call = (struct run_call){ tp, fs, summary, 0 };
-	getcontext(&run_context);
-	run_context.uc_stack.ss_sp = stack;
-	run_context.uc_stack.ss_size = RUN_STACK_SIZE;
-	run_context.uc_link = &main_context;
-	makecontext(&run_context, run_on_stack, 0);
-	swapcontext(&main_context, &run_context);
-
-	/* The stack grows down: the lowest changed byte marks the peak. */
-	for (i = 0; i < RUN_STACK_SIZE && stack[i] == STACK_PAINT; i++)
-		;
-	*stack_peak = RUN_STACK_SIZE - i;
-	free(stack);
-	return run_call.rc;
+	call->rc = tpmboot_run(&call->tp->platform, &call->tp->config,
+			       call->fs, call->summary);
 }
 
 static void usage(void)
@@ -221,6 +190,7 @@ int main(int argc, char **argv)
 	uint8_t vmpck[32];
 	uint64_t seqno = 0;
 	size_t stack_peak = 0;
+	struct run_call call;
 	int kbs_port = 0, writable = 0, quiet = 0, opt, rc;
 	int protocol = 0, tee_key = 0, simd_cap = 0;
 	unsigned vmpck_index = 0;
@@ -296,7 +266,9 @@ int main(int argc, char **argv)
 	if (release_key_file != NULL)
 		tp.config.kbs_release_key = release_key;
 
-	rc = run_measured(&tp, &fs, &summary, &stack_peak);
+	call = (struct run_call){ &tp, &fs, &summary, 0 };
+	stack_peak = tb_test_run_on_painted_stack(run_boot_on_stack, &call);
+	rc = call.rc;
 	printf("result: %s (%d)\n", tpmboot_error_name(rc), rc);
 	printf("failed-step: %u\n", summary.failed_step);
 	printf("steps-ms: discover %llu attest %llu exchange %llu unwrap %llu "

@@ -74,6 +74,10 @@ size_t tb_test_platform_fini(struct tb_test_platform *tp);
 const char *tb_test_shared_path(const char *rel);
 const char *tb_test_wycheproof_path(const char *name);
 
+/* Runs fn(arg) on its own painted 256 KiB stack and returns the stack
+ * peak in bytes (the deepest byte fn changed). */
+size_t tb_test_run_on_painted_stack(void (*fn)(void *arg), void *arg);
+
 /* Reads a whole file into a malloc'ed buffer; NULL on error. */
 uint8_t *tb_test_read_file(const char *path, size_t *len);
 
