@@ -1,7 +1,7 @@
 /*
- * CocoonFs read benchmark (not a test of speed): opens an upstream-made
+ * CocoonFs read benchmark, not a test of speed. It opens an upstream-made
  * image with full authentication and reads a 4 MiB file, printing MB/s
- * (median of several runs), then measures probe + open + read of the
+ * (median of several runs). Then it measures probe + open + read of the
  * 16 KiB NVChip for heap peak and stack peak.
  *
  * usage: cocoonfs_bench [--quick] [VECTORS_DIR]

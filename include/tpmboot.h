@@ -54,7 +54,7 @@ enum tpmboot_tee {
 	TPMBOOT_TEE_TDX = 1,
 };
 
-/* Which dialect the byte stream to the host proxy speaks. */
+/* Dialect of the byte stream to the host proxy. */
 enum tpmboot_kbs_protocol {
 	/* Trustee KBS protocol 0.4.0 as HTTP/1.1; the proxy forwards bytes. */
 	TPMBOOT_KBS_TRUSTEE = 0,
@@ -208,7 +208,7 @@ struct tpmboot_config {
 	 * 64 and never wraps it. The module wipes its own copies of the VMPCK
 	 * after each request. It zeroes the caller's VMPCK only after a
 	 * failure that could desynchronise the sequence number, because the
-	 * key must not be used again then; otherwise the caller keeps it.
+	 * key must not be used again then. Otherwise the caller keeps it.
 	 */
 	uint8_t *vmpck;
 	uint32_t vmpck_index;
@@ -224,7 +224,7 @@ struct tpmboot_config {
 #define TPMBOOT_INODE_MANUFACTURED UINT64_C(0x100000001)
 
 /*
- * UUID of the CocoonFs auxiliary metadata entry that holds the wrapped disk
+ * UUID of the CocoonFs auxiliary metadata entry that contains the wrapped disk
  * key (docs/wrapped-key-entry.md): 45f71878-18dd-43b8-84a9-ccdd1d58b3f7,
  * a random version 4 UUID, in textual byte order.
  */

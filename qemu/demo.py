@@ -36,8 +36,10 @@ def show_console_line(line):
 
 
 def kek_hex_file(h, path):
-    """The test KBS reads KEKs as hex; accept a raw 32-byte file too, as
-    tpmboot-mkimage does, and name the file when it is neither."""
+    """Return a hex KEK file for the test KBS, which reads KEKs as hex.
+
+    A raw 32-byte file is converted, as tpmboot-mkimage accepts both; any
+    other content raises an error that names the file."""
     with open(path, "rb") as f:
         data = f.read()
     text = data.strip()

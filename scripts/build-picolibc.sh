@@ -2,10 +2,10 @@
 # Build picolibc 1.8.10 from its release tarball for the freestanding module
 # and install it to build-deps/picolibc. Reuses an existing install.
 #
-# Options: no thread-local storage (errno and friends are plain globals), an
-# integer-only printf with long long support as the default format (the
-# module prints 64-bit ids), no semihosting and no crt0 (the SVSM or the
-# harness kernel brings its own start-up code).
+# Options: no thread-local storage, so errno and friends are plain globals.
+# The default printf is integer-only with long long support, because the
+# module prints 64-bit ids. No semihosting and no crt0: the SVSM or the
+# harness kernel brings its own start-up code.
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)

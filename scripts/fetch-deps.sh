@@ -63,8 +63,8 @@ echo "$artifacts" | while IFS='|' read -r name sum how; do
 	verb=${how%% *}
 	pkg=${how#* }
 	# The .dsc may be missing from a suite's pool while the tarball is
-	# there (apt then reports a 404 for the .dsc), so apt's exit status
-	# is not trusted; the digest is checked. apt's output goes to a log.
+	# there, and apt then reports a 404 for the .dsc. So apt's exit status
+	# is not trusted: the digest is checked. apt's output goes to a log.
 	log="$deps/fetch-$verb.log"
 	(cd "$work" && apt_private "$verb" --download-only "$pkg" ||
 		(cd "$work" && apt_private "$verb" "$pkg")) >"$log" 2>&1 || true

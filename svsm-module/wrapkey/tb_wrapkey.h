@@ -47,7 +47,7 @@
 
 enum tb_wrap_mode {
 	/* Key2 = IV (12) || AES-256-GCM(KEK, Key1) || tag (16), with
-	 * tb_wrapkey_envelope_aad() as AAD; only the KBS holds the KEK. */
+	 * tb_wrapkey_envelope_aad() as AAD. Only the KBS has the KEK. */
 	TB_WRAP_MODE_KBS_UNWRAP = 1,
 	/* Key2 = RSA-OAEP ciphertext of Key1 from Trustee's pkcs11 plugin. */
 	TB_WRAP_MODE_TRUSTEE_PKCS11 = 2,

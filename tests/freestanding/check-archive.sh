@@ -1,5 +1,5 @@
 #!/bin/sh
-# Checks libtpmboot.a against the freestanding rules:
+# Checks libtpmboot.a against one freestanding rule per mode:
 #   undefined  - nm -u lists exactly scripts/platform-symbols.txt
 #   sections   - no .tdata, .tbss, .init_array, .fini_array, .ctors, .dtors
 #   simd       - no SSE/AVX instruction in any linked object outside arch/

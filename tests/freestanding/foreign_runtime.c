@@ -1,8 +1,8 @@
 /*
  * Link test: a freestanding program that brings its own memcpy, memset,
- * malloc, printf and friends, as COCONUT-SVSM's C runtime does, links
- * libtpmboot.a and checks that the module neither clashes with these
- * symbols (the link would fail) nor calls them (the counter stays 0).
+ * malloc, printf and friends, as COCONUT-SVSM's C runtime does, and links
+ * libtpmboot.a. A clash with these symbols would fail the link, and a call
+ * from the module into them would raise the counter above 0.
  * It makes Linux system calls only, so the test runs on the build host.
  */
 #include <stdarg.h>

@@ -1,9 +1,10 @@
 /*
  * tpmboot-host-run: runs the whole boot flow, tpmboot_run(), as a host
- * process with the test platform: the image is a file, the KBS stream a
- * TCP or Unix socket (the test KBS or a proxy), and SEV-SNP guest requests
+ * process with the test platform. The image is a file, and the KBS stream
+ * is a TCP or Unix socket (the test KBS or a proxy). SEV-SNP guest requests
  * go to the AMD-SP simulator's socket. It prints the outcome, the NVChip
- * digest and the heap peak, and exits 0 on success or 1 on failure.
+ * digest and the heap and stack peaks, and exits 0 on success or 1 on
+ * failure.
  *
  * It is the host twin of the QEMU harness kernel: the same module code
  * without the VM, for the boot-flow tests and the instruction-count
